@@ -1,0 +1,105 @@
+"""Every error Reclaim raises on purpose, in one hierarchy.
+
+::
+
+    ReclaimError                 anything Reclaim refuses, with a stable ``code``
+    ├── UsageError               a caller asked for something impossible (CLI exit 2, HTTP 400)
+    ├── ConfigurationError       settings that cannot work (refused at start-up)
+    └── InputError               input that cannot be processed (HTTP 422)
+        ├── HashFormatError      a fingerprint string that is not a valid hash of its type
+        └── MediaError           a file that cannot be fingerprinted; names the file
+            ├── FileUnreadable   missing, a folder, no permission, a symlink loop
+            ├── EmptyFile        zero bytes
+            ├── FileTooLarge     more bytes than ``max_file_bytes``
+            ├── UnsupportedFormat not an image in a format Reclaim decodes
+            ├── CorruptMedia     truncated or malformed data the decoder refused
+            └── ImageTooLarge    absurd dimensions or more pixels than ``max_image_pixels``
+                                 (decompression bombs), refused before decoding
+
+Each class carries a ``code`` (used in JSON output and HTTP error bodies) and the HTTP
+status a web client receives. The CLI maps ``UsageError`` to exit status 2 and per-item
+``InputError`` to exit status 1.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ReclaimError(Exception):
+    """Base of every error Reclaim raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        """The ``{"code", "message"}`` form used by the CLI and the API."""
+        return {"code": self.code, "message": self.message}
+
+
+class UsageError(ReclaimError):
+    """The caller asked for something that cannot be done as asked."""
+
+    code = "usage"
+
+
+class ConfigurationError(ReclaimError):
+    """Settings that cannot work."""
+
+    code = "configuration"
+    http_status = 500
+
+
+class InputError(ReclaimError):
+    """Input data that cannot be processed."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class HashFormatError(InputError):
+    """A fingerprint string that is not a valid hash of its type."""
+
+    code = "invalid_hash"
+
+
+class MediaError(InputError):
+    """A file that cannot be fingerprinted. The message names the file and the reason."""
+
+    code = "media_error"
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class FileUnreadable(MediaError):
+    code = "unreadable"
+
+
+class EmptyFile(MediaError):
+    code = "empty_file"
+
+
+class FileTooLarge(MediaError):
+    code = "file_too_large"
+    http_status = 413
+
+
+class UnsupportedFormat(MediaError):
+    code = "unsupported_format"
+    http_status = 415
+
+
+class CorruptMedia(MediaError):
+    code = "corrupt"
+
+
+class ImageTooLarge(MediaError):
+    code = "image_too_large"
+    http_status = 413

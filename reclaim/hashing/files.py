@@ -1,0 +1,144 @@
+"""Fingerprint files and folders: every signal of each file, or the reason it has none.
+
+This is what ``reclaim hash`` runs. A file's bytes are read once; the exact hashes and
+the PDQ hash both come from that one read. Failures never escape as exceptions: each
+file yields one ``FileFingerprint``, with ``error`` set when it could not be hashed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reclaim.errors import FileUnreadable, MediaError, ReclaimError
+from reclaim.hashing.exact import exact_hashes
+from reclaim.hashing.media import MediaLimits, decode_image, is_image_name, read_media_file
+from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintOptions:
+    """What to compute for each file, and the limits on what is decoded."""
+
+    limits: MediaLimits = field(default_factory=MediaLimits)
+    min_quality: int = 50
+    dihedral: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FileFingerprint:
+    """The signals of one file, or the error that stopped it (``error`` is ``None`` if none)."""
+
+    path: str
+    kind: str | None = None
+    pdq: str | None = None
+    quality: int | None = None
+    low_quality: bool | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    dihedral: tuple[str, ...] | None = None
+    error: dict[str, str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_record(self) -> dict[str, object]:
+        """The JSON-line form printed by ``reclaim hash``."""
+        record: dict[str, object] = {
+            "path": self.path,
+            "kind": self.kind,
+            "pdq": self.pdq,
+            "quality": self.quality,
+            "low_quality": self.low_quality,
+            "md5": self.md5,
+            "sha256": self.sha256,
+            "width": self.width,
+            "height": self.height,
+            "error": self.error,
+        }
+        if self.dihedral is not None:
+            record["pdq_dihedral"] = list(self.dihedral)
+        return record
+
+
+def fingerprint_file(path: str | Path, options: FingerprintOptions) -> FileFingerprint:
+    """Every signal of one file. Never raises for bad input: the error is in the result."""
+    source = str(path)
+    try:
+        data = read_media_file(Path(path), options.limits)
+    except ReclaimError as exc:
+        return FileFingerprint(path=source, error=exc.to_dict())
+    exact = exact_hashes(data)
+    try:
+        image = decode_image(data, source, options.limits)
+    except ReclaimError as exc:
+        return FileFingerprint(
+            path=source, md5=exact.md5, sha256=exact.sha256, error=exc.to_dict()
+        )
+    if options.dihedral:
+        variants = dihedral_from_luma(image.luma)
+        pdq, dihedral = variants.original, tuple(h.hex for h in variants.as_tuple())
+    else:
+        pdq, dihedral = pdq_from_luma(image.luma), None
+    return FileFingerprint(
+        path=source,
+        kind="image",
+        pdq=pdq.hex,
+        quality=pdq.quality,
+        low_quality=pdq.quality < options.min_quality,
+        md5=exact.md5,
+        sha256=exact.sha256,
+        width=image.width,
+        height=image.height,
+        dihedral=dihedral,
+    )
+
+
+def iter_media_paths(paths: Iterable[Path]) -> Iterator[Path | MediaError]:
+    """Files to fingerprint: each path given, and the image files under each folder given.
+
+    Files named explicitly are always tried. Folders are walked recursively, following
+    symbolic links, taking files with an image extension; a folder that cannot be read or
+    that a symbolic link leads back to yields an error instead of looping.
+    """
+    for path in paths:
+        if path.is_dir():
+            yield from _walk(path)
+        else:
+            yield path
+
+
+def _walk(root: Path) -> Iterator[Path | MediaError]:
+    failures: list[OSError] = []
+    visited: dict[tuple[int, int], str] = {}
+    for folder, subfolders, files in os.walk(root, followlinks=True, onerror=failures.append):
+        yield from (_unreadable(failure) for failure in failures)
+        failures.clear()
+        try:
+            info = os.stat(folder)
+        except OSError as exc:
+            subfolders[:] = []
+            yield _unreadable(exc)
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in visited:
+            subfolders[:] = []
+            yield FileUnreadable(
+                folder, f"symbolic link loop: this folder was already walked as {visited[key]}"
+            )
+            continue
+        visited[key] = folder
+        subfolders.sort()
+        for name in sorted(files):
+            if is_image_name(name):
+                yield Path(folder) / name
+    yield from (_unreadable(failure) for failure in failures)
+
+
+def _unreadable(exc: OSError) -> FileUnreadable:
+    return FileUnreadable(str(exc.filename), exc.strerror or str(exc))

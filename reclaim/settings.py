@@ -1,0 +1,53 @@
+"""The one typed Settings class. Every field can be set from ``RECLAIM_<NAME>``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Reclaim's settings, read from the environment (prefix ``RECLAIM_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="RECLAIM_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="Where Reclaim runs; production refuses unsafe defaults."
+    )
+    database_url: str = Field(
+        "sqlite:///reclaim.db",
+        description="SQLAlchemy URL of the store; a SQLite file in the working directory "
+        "by default.",
+    )
+    max_file_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1,
+        description="Largest image file accepted for hashing, in bytes.",
+    )
+    max_image_pixels: int = Field(
+        200_000_000,
+        ge=1,
+        description="Largest image accepted, in pixels (width x height), checked from the "
+        "header before decoding: larger images are refused as decompression bombs.",
+    )
+    max_image_side: int = Field(
+        65_500,
+        ge=1,
+        description="Largest width or height accepted, in pixels.",
+    )
+    pdq_min_quality: int = Field(
+        50,
+        ge=0,
+        le=100,
+        description="PDQ hashes below this quality are flagged as low quality and are not "
+        "trusted for matching (the PDQ authors' recommendation).",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()
