@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -109,16 +108,13 @@ def hash_command(
     ] = OutputFormat.JSON,
     jobs: Annotated[
         int | None,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Files hashed in parallel (default: all cores)."
-        ),
+        typer.Option("--jobs", "-j", min=1, help="Files hashed in parallel (default: all cores)."),
     ] = None,
     dihedral: Annotated[
         bool,
         typer.Option(
             "--dihedral",
-            help="Also print the PDQ hashes of the 8 rotations and mirror images "
-            "(pdq_dihedral).",
+            help="Also print the PDQ hashes of the 8 rotations and mirror images (pdq_dihedral).",
         ),
     ] = False,
 ) -> None:
@@ -141,7 +137,7 @@ def hash_command(
     workers = jobs or os.cpu_count() or 1
     failed = 0
     with _progress(len(items)) as advance:
-        writer = _writer(output_format, sys.stdout)
+        writer = _Writer(output_format, sys.stdout)
         for result in _fingerprints(items, options, workers):
             failed += not result.ok
             writer.send(result)
@@ -158,19 +154,23 @@ def _fingerprints(
     paths = [str(item) for item in items if isinstance(item, Path)]
     work = partial(fingerprint_file, options=options)
     if workers == 1 or len(paths) < _PARALLEL_THRESHOLD:
-        hashed: Iterator[FileFingerprint] = map(work, paths)
-        pool = nullcontext()
-    else:
-        # forkserver: workers start clean, without the parent's threads or state.
-        context = multiprocessing.get_context("forkserver")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        hashed = pool.map(work, paths, chunksize=8)
-    with pool:
-        for item in items:
-            if isinstance(item, MediaError):
-                yield FileFingerprint(path=item.source, error=item.to_dict())
-            else:
-                yield next(hashed)
+        yield from _in_order(items, map(work, paths))
+        return
+    # forkserver: workers start clean, without the parent's threads or state.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from _in_order(items, pool.map(work, paths, chunksize=8))
+
+
+def _in_order(
+    items: Sequence[Path | MediaError], hashed: Iterator[FileFingerprint]
+) -> Iterator[FileFingerprint]:
+    """Results in the order of ``items``: walk errors in place, hashed files between."""
+    for item in items:
+        if isinstance(item, MediaError):
+            yield FileFingerprint(path=item.source, error=item.to_dict())
+        else:
+            yield next(hashed)
 
 
 class _Writer:
@@ -202,10 +202,6 @@ class _Writer:
         if self.format is OutputFormat.TABLE:
             Console(file=self.stream, width=200).print(_table(self.rows))
         self.stream.flush()
-
-
-def _writer(output_format: OutputFormat, stream: TextIO) -> _Writer:
-    return _Writer(output_format, stream)
 
 
 def _table(rows: Sequence[FileFingerprint]) -> Table:

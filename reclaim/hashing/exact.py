@@ -24,8 +24,9 @@ class ExactHashes:
 
 def exact_hashes(data: bytes) -> ExactHashes:
     """MD5 and SHA-256 of bytes already in memory."""
-    return ExactHashes(hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                       hashlib.sha256(data).hexdigest())
+    return ExactHashes(
+        hashlib.md5(data, usedforsecurity=False).hexdigest(), hashlib.sha256(data).hexdigest()
+    )
 
 
 def exact_hashes_of_stream(stream: BinaryIO) -> ExactHashes:

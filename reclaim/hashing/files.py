@@ -77,9 +77,7 @@ def fingerprint_file(path: str | Path, options: FingerprintOptions) -> FileFinge
     try:
         image = decode_image(data, source, options.limits)
     except ReclaimError as exc:
-        return FileFingerprint(
-            path=source, md5=exact.md5, sha256=exact.sha256, error=exc.to_dict()
-        )
+        return FileFingerprint(path=source, md5=exact.md5, sha256=exact.sha256, error=exc.to_dict())
     if options.dihedral:
         variants = dihedral_from_luma(image.luma)
         pdq, dihedral = variants.original, tuple(h.hex for h in variants.as_tuple())

@@ -56,6 +56,17 @@ IMAGE_EXTENSIONS: Final = frozenset(
 
 _WHITE: Final = (255, 255, 255, 255)
 
+#: Leading bytes of the supported formats, to tell a corrupt image from a non-image.
+_SIGNATURES: Final = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class MediaLimits:
@@ -118,6 +129,9 @@ def decode_image(data: bytes, source: str, limits: MediaLimits) -> DecodedImage:
     try:
         image = Image.open(io.BytesIO(data), formats=None)
     except UnidentifiedImageError as exc:
+        claimed = sniff_format(data)
+        if claimed is not None:
+            raise CorruptMedia(source, f"starts like {claimed} but its header is corrupt") from exc
         raise UnsupportedFormat(source, "not a recognised image format") from exc
     except Exception as exc:  # hostile headers make Pillow raise all sorts of errors
         raise CorruptMedia(source, f"unreadable image header ({_describe(exc)})") from exc
@@ -135,6 +149,18 @@ def decode_image(data: bytes, source: str, limits: MediaLimits) -> DecodedImage:
         except Exception as exc:  # a decoder refusing malformed data: truncated, corrupt, ...
             raise CorruptMedia(source, f"cannot decode {fmt} data ({_describe(exc)})") from exc
     return DecodedImage(luma=luma, format=fmt)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The supported format whose signature ``data`` starts with, if any."""
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp":
+        return "AVIF" if data[8:12] in (b"avif", b"avis") else "HEIF"
+    return None
 
 
 def _check_dimensions(source: str, size: tuple[int, int], limits: MediaLimits) -> None:

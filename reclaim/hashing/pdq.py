@@ -35,6 +35,7 @@ _GROUP: Final = 8
 
 _ZERO_HASH: Final = "0" * 64
 
+
 def jarosz_window(length: int) -> int:
     """Box-filter width the reference uses to blur ``length`` pixels towards 64 samples."""
     return (length + 2 * SAMPLES - 1) // (2 * SAMPLES)
@@ -45,9 +46,9 @@ def sample_positions(length: int) -> NDArray[np.int64]:
     return (((np.arange(SAMPLES) + 0.5) * length) / SAMPLES).astype(np.int64)
 
 
-def box_window(position: int | NDArray[np.int64], length: int, width: int) -> tuple[
-    NDArray[np.int64], NDArray[np.int64]
-]:
+def box_window(
+    position: int | NDArray[np.int64], length: int, width: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """First and last input index the reference's box filter averages for ``position``.
 
     The reference keeps a running sum whose window is ``width`` wide, reaches
@@ -63,7 +64,8 @@ def dct_matrix() -> NDArray[np.float64]:
     """The 16 x 64 DCT-II basis PDQ uses, skipping the constant (k = 0) row."""
     k = np.arange(1, DCT_SIDE + 1, dtype=np.float64)[:, None]
     j = np.arange(SAMPLES, dtype=np.float64)[None, :]
-    return np.sqrt(2.0 / SAMPLES) * np.cos((np.pi / 2 / SAMPLES) * k * (2 * j + 1))
+    basis = np.sqrt(2.0 / SAMPLES) * np.cos((np.pi / 2 / SAMPLES) * k * (2 * j + 1))
+    return np.asarray(basis, dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)

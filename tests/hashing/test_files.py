@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from reclaim.errors import FileUnreadable, MediaError
+from reclaim.hashing.exact import exact_hashes
+from reclaim.hashing.files import FingerprintOptions, fingerprint_file, iter_media_paths
+from reclaim.hashing.media import MediaLimits
+
+
+def test_fingerprint_of_a_photo_has_every_signal(photos: list[Path]) -> None:
+    path = photos[0]
+    result = fingerprint_file(path, FingerprintOptions())
+    assert result.ok and result.kind == "image"
+    assert result.md5 == exact_hashes(path.read_bytes()).md5
+    assert result.sha256 == exact_hashes(path.read_bytes()).sha256
+    assert result.width and result.height
+    assert result.quality == 100 and result.low_quality is False
+    record = result.to_record()
+    assert set(record) == {
+        "path", "kind", "pdq", "quality", "low_quality", "md5", "sha256", "width", "height",
+        "error",
+    }  # fmt: skip
+
+
+def test_dihedral_option_adds_eight_hashes_led_by_the_plain_one(photos: list[Path]) -> None:
+    result = fingerprint_file(photos[0], FingerprintOptions(dihedral=True))
+    assert result.dihedral is not None and len(result.dihedral) == 8
+    assert result.dihedral[0] == result.pdq
+    assert len(set(result.dihedral)) == 8
+    assert result.to_record()["pdq_dihedral"] == list(result.dihedral)
+
+
+def test_a_bad_file_gives_an_error_record_with_its_exact_hashes(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jpg"
+    path.write_bytes(b"this is not a picture")
+    result = fingerprint_file(path, FingerprintOptions())
+    assert not result.ok and result.error is not None
+    assert result.error["code"] == "unsupported_format"
+    assert str(path) in result.error["message"]
+    assert result.pdq is None and result.md5 == exact_hashes(b"this is not a picture").md5
+
+
+def test_a_missing_file_gives_an_error_record(tmp_path: Path) -> None:
+    result = fingerprint_file(tmp_path / "gone.png", FingerprintOptions())
+    assert result.error is not None and result.error["code"] == "unreadable"
+    assert result.md5 is None
+
+
+def test_limits_are_applied(photos: list[Path]) -> None:
+    options = FingerprintOptions(limits=MediaLimits(max_image_pixels=1000))
+    result = fingerprint_file(photos[0], options)
+    assert result.error is not None and result.error["code"] == "image_too_large"
+
+
+def test_low_quality_is_flagged_not_refused(tmp_path: Path) -> None:
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (200, 150), (90, 120, 200)).save(path)
+    result = fingerprint_file(path, FingerprintOptions())
+    assert result.ok and result.quality == 0 and result.low_quality is True
+    assert result.pdq is not None and len(result.pdq) == 64
+
+
+def test_folders_are_walked_recursively_taking_image_names(
+    tmp_path: Path, photos: list[Path]
+) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    shutil.copy(photos[0], tmp_path / "a" / "one.JPG")
+    shutil.copy(photos[1], tmp_path / "a" / "b" / "two.jpeg")
+    (tmp_path / "a" / "readme.txt").write_text("not an image")
+    items = list(iter_media_paths([tmp_path]))
+    assert items == [tmp_path / "a" / "one.JPG", tmp_path / "a" / "b" / "two.jpeg"]
+
+
+def test_named_files_are_always_tried(tmp_path: Path) -> None:
+    named = tmp_path / "readme.txt"
+    named.write_text("x")
+    assert list(iter_media_paths([named])) == [named]
+
+
+def test_a_symlink_loop_is_reported_once_not_followed_forever(
+    tmp_path: Path, photos: list[Path]
+) -> None:
+    (tmp_path / "album").mkdir()
+    shutil.copy(photos[0], tmp_path / "album" / "p.jpg")
+    os.symlink(tmp_path / "album", tmp_path / "album" / "loop")
+    items = list(iter_media_paths([tmp_path]))
+    paths = [i for i in items if isinstance(i, Path)]
+    errors = [i for i in items if isinstance(i, MediaError)]
+    assert paths == [tmp_path / "album" / "p.jpg"]
+    assert len(errors) == 1 and isinstance(errors[0], FileUnreadable)
+    assert "loop" in errors[0].message and "loop" in errors[0].source
+
+
+def test_dangling_and_self_links_become_unreadable_errors(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "nowhere.jpg", tmp_path / "dangling.jpg")
+    os.symlink(tmp_path / "self.jpg", tmp_path / "self.jpg")
+    results = [fingerprint_file(p, FingerprintOptions()) for p in iter_media_paths([tmp_path])]
+    assert [r.error["code"] if r.error else None for r in results] == ["unreadable"] * 2
+
+
+def test_an_unreadable_folder_is_reported_and_the_walk_goes_on(
+    tmp_path: Path, photos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests run as root, whom file modes do not stop, so the refusal is simulated.
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "open").mkdir()
+    shutil.copy(photos[0], tmp_path / "open" / "p.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    items = list(iter_media_paths([tmp_path]))
+    errors = [i for i in items if isinstance(i, FileUnreadable)]
+    assert [e.source for e in errors] == [str(tmp_path / "locked")]
+    assert "Permission denied" in errors[0].message
+    assert tmp_path / "open" / "p.jpg" in items
