@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reclaim import __version__
+from reclaim import __version__, cli
 from reclaim.cli import app
 from tests.hashing.reference import reference_hash_file
 
@@ -115,3 +115,27 @@ def test_the_installed_console_script_runs(photos: list[Path]) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["path"] == str(photos[0])
+
+
+def test_the_progress_bar_is_shown_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False)
+    assert isinstance(cli._progress(3), cli._NoProgress)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True)
+    assert isinstance(cli._progress(3), cli._BarProgress)
+
+
+def test_the_progress_bar_advances_per_file_without_touching_stdout(
+    photos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[int] = []
+
+    class Bar(cli._BarProgress):
+        def __call__(self) -> None:
+            shown.append(1)
+            super().__call__()
+
+    monkeypatch.setattr(cli, "_progress", Bar)
+    result = runner.invoke(app, ["hash", "--jobs", "1", *map(str, photos[:3])])
+    assert result.exit_code == 0
+    assert len(shown) == 3
+    assert len(_lines(result.stdout)) == 3
