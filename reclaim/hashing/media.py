@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -39,13 +40,13 @@ from reclaim.errors import (
 )
 
 pillow_heif.register_heif_opener()
-# Reclaim checks dimensions itself (MediaLimits), before decoding, with its own limit.
-Image.MAX_IMAGE_PIXELS = None
 
 #: Pillow format names Reclaim decodes. MPO is the multi-picture JPEG many cameras write.
 IMAGE_FORMATS: Final = frozenset(
     {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF"}
 )
+#: The Pillow plugins allowed to parse a file (MPO files come through the JPEG plugin).
+_OPENERS: Final = tuple(sorted(IMAGE_FORMATS - {"MPO"}))
 #: File name extensions taken when a folder is walked (any file named explicitly is tried).
 IMAGE_EXTENSIONS: Final = frozenset(
     {
@@ -126,8 +127,23 @@ def decode_image(data: bytes, source: str, limits: MediaLimits) -> DecodedImage:
     """Decode image bytes to upright luminance, or raise a ``MediaError`` naming ``source``."""
     if not data:
         raise EmptyFile(source, "file is empty (0 bytes)")
+    # Pillow's warnings about odd but decodable files (bad EXIF, odd MPO headers) would
+    # otherwise make the result depend on the process's warning filters.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _decode(data, source, limits)
+
+
+def _decode(data: bytes, source: str, limits: MediaLimits) -> DecodedImage:
+    # Some plugins (GIF, ICO) allocate frame buffers inside Image.open, before Reclaim can
+    # look at the size, so Pillow's own guard is set to refuse the same sizes there.
+    Image.MAX_IMAGE_PIXELS = (limits.max_image_pixels + 1) // 2  # Pillow refuses above 2x
     try:
-        image = Image.open(io.BytesIO(data), formats=None)
+        image = Image.open(io.BytesIO(data), formats=_OPENERS)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(
+            source, f"image header claims more than {limits.max_image_pixels} pixels ({exc})"
+        ) from exc
     except UnidentifiedImageError as exc:
         claimed = sniff_format(data)
         if claimed is not None:
@@ -181,11 +197,12 @@ def _check_dimensions(source: str, size: tuple[int, int], limits: MediaLimits) -
 
 
 def _to_luma(image: Image.Image) -> NDArray[np.uint8]:
-    orientation = image.getexif().get(0x0112, 1)
     if image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L"):
         # Decode the Y channel only: JPEG's luma is the same 0.299/0.587/0.114 mix.
         image.draft("L", image.size)
     image.load()
+    # Read after loading: the TIFF loader turns the image itself and drops the tag.
+    orientation = image.getexif().get(0x0112, 1)
     gray = _grayscale(image)
     if orientation not in (None, 1):
         gray = _apply_orientation(gray, int(orientation))
@@ -207,10 +224,14 @@ def _apply_orientation(gray: Image.Image, orientation: int) -> Image.Image:
 
 def _grayscale(image: Image.Image) -> Image.Image:
     mode = image.mode
-    if mode == "L":
-        return image
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        return Image.fromarray(_scale_wide_ints(image), mode="L")
+        scaled = _scale_wide_ints(image)
+        key = image.info.get("transparency")
+        if isinstance(key, int):  # a transparent grey value: white, like other transparency
+            scaled[np.asarray(image) == key] = 255
+        return Image.fromarray(scaled, mode="L")
+    if mode == "L" and "transparency" not in image.info:
+        return image
     if mode == "F":
         values = np.clip(np.asarray(image, dtype=np.float32), 0, 255)
         return Image.fromarray(np.rint(values).astype(np.uint8), mode="L")
