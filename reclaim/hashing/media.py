@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 import pillow_heif
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from reclaim.errors import (
     CorruptMedia,
@@ -241,7 +241,7 @@ def _grayscale(image: Image.Image) -> Image.Image:
         return flattened.convert("L")
     if mode == "CMYK":
         return image.convert("RGB").convert("L")
-    return ImageOps.grayscale(image) if mode != "P" else image.convert("L")
+    return image.convert("L")
 
 
 def _has_transparency(image: Image.Image) -> bool:
