@@ -7,6 +7,9 @@
     ├── ConfigurationError       settings that cannot work (refused at start-up)
     └── InputError               input that cannot be processed (HTTP 422)
         ├── HashFormatError      a fingerprint string that is not a valid hash of its type
+        ├── IndexInputError      codes, ids or a radius a Hamming index cannot take
+        │   └── UnknownIdError   removing an id the index does not hold
+        ├── IndexFileError       a saved index that is corrupt, truncated or of another version
         └── MediaError           a file that cannot be fingerprinted; names the file
             ├── FileUnreadable   missing, a folder, no permission, a symlink loop
             ├── EmptyFile        zero bytes
@@ -65,6 +68,25 @@ class HashFormatError(InputError):
     """A fingerprint string that is not a valid hash of its type."""
 
     code = "invalid_hash"
+
+
+class IndexInputError(InputError):
+    """Codes, ids or a radius that a Hamming index cannot take (wrong shape, duplicates)."""
+
+    code = "invalid_index_input"
+
+
+class UnknownIdError(IndexInputError):
+    """Removing an id that the index does not hold."""
+
+    code = "unknown_id"
+    http_status = 404
+
+
+class IndexFileError(InputError):
+    """A saved index file that is corrupt, truncated or written by another format version."""
+
+    code = "invalid_index_file"
 
 
 class MediaError(InputError):
