@@ -10,6 +10,10 @@
         ├── IndexInputError      codes, ids or a radius a Hamming index cannot take
         │   └── UnknownIdError   removing an id the index does not hold
         ├── IndexFileError       a saved index that is corrupt, truncated or of another version
+        ├── UnknownBankError     a bank name the store does not hold
+        ├── BankExistsError      creating a bank under a name already taken
+        ├── UnknownSignalError   a signal id the bank does not hold
+        ├── ImportFileError      a hash list with bad lines (each named by number)
         └── MediaError           a file that cannot be fingerprinted; names the file
             ├── FileUnreadable   missing, a folder, no permission, a symlink loop
             ├── EmptyFile        zero bytes
@@ -87,6 +91,31 @@ class IndexFileError(InputError):
     """A saved index file that is corrupt, truncated or written by another format version."""
 
     code = "invalid_index_file"
+
+
+class UnknownBankError(InputError):
+    code = "unknown_bank"
+    http_status = 404
+
+
+class BankExistsError(InputError):
+    code = "bank_exists"
+    http_status = 409
+
+
+class UnknownSignalError(InputError):
+    code = "unknown_signal"
+    http_status = 404
+
+
+class ImportFileError(InputError):
+    """A hash list that cannot be imported; ``problems`` lists each bad line."""
+
+    code = "invalid_import"
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class MediaError(InputError):

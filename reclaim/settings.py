@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest width or height accepted, in pixels.",
     )
+    index_dir: str | None = Field(
+        None,
+        description="Folder for the matcher's index snapshot (default: next to a SQLite "
+        "store, as <file>.index; ./reclaim-index for PostgreSQL).",
+    )
+    match_threshold: int = Field(
+        31,
+        ge=0,
+        le=256,
+        description="Largest PDQ Hamming distance counted as a match.",
+    )
     pdq_min_quality: int = Field(
         50,
         ge=0,
@@ -45,6 +58,16 @@ class Settings(BaseSettings):
         description="PDQ hashes below this quality are flagged as low quality and are not "
         "trusted for matching (the PDQ authors' recommendation).",
     )
+
+
+def snapshot_dir(settings: Settings) -> Path:
+    """Where the matcher keeps its index snapshot for this store."""
+    if settings.index_dir:
+        return Path(settings.index_dir)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database + ".index")
+    return Path("reclaim-index")
 
 
 @lru_cache(maxsize=1)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from reclaim.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "samples" / "photos"
@@ -21,3 +29,64 @@ def photos() -> list[Path]:
     paths = photo_paths()
     assert len(paths) >= 20, "the sample photos are missing"
     return paths
+
+
+# --- stores -------------------------------------------------------------------------
+
+
+POSTGRES_URL = os.environ.get("RECLAIM_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1/test")
+
+
+@functools.cache
+def postgres_available() -> bool:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError:
+        return False
+    finally:
+        engine.dispose()
+    return True
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL, except in CI, where its absence fails the run."""
+    if postgres_available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required in CI and not reachable at {POSTGRES_URL}")
+    pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to a fresh schema of the test PostgreSQL database, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'reclaim.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The same test against SQLite and against the real PostgreSQL server."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = Store.open(store_url)
+    yield opened
+    opened.close()

@@ -30,10 +30,28 @@ class SignalType(StrEnum):
     SHA256 = "sha256"
 
 
+_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64}
+
+
+def normalise_signal(signal_type: str, value: str) -> tuple[SignalType, str]:
+    """A signal's type and value checked and in canonical form (lowercase hex)."""
+    try:
+        kind = SignalType(signal_type.strip().lower())
+    except ValueError:
+        names = ", ".join(t.value for t in SignalType)
+        raise HashFormatError(f"unknown signal type {signal_type!r} (known: {names})") from None
+    text = value.strip().lower()
+    length = _HEX_LENGTHS[kind.value]
+    if len(text) != length or not _HEX.fullmatch(text):
+        raise HashFormatError(f"not a {kind.value} hash ({length} hex characters): {value[:80]!r}")
+    return kind, text
+
+
 PDQ_BITS = 256
 #: A 2-D array of luminance values in 0..255, (rows, columns).
 Luma = NDArray[np.uint8] | NDArray[np.float32] | NDArray[np.float64]
 _PDQ_HEX = re.compile(r"[0-9a-f]{64}")
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,10 @@ class HammingIndexBase(ABC):
         """Whether an id is held."""
 
     @abstractmethod
+    def holds(self, ids: Ids) -> NDArray[np.bool_]:
+        """For each id, whether the index holds it."""
+
+    @abstractmethod
     def _arrays(self) -> dict[str, NDArray[Any]]:
         """The arrays that make up the index, for ``save``."""
 

@@ -43,6 +43,9 @@ class FlatIndex(HammingIndexBase):
     def __contains__(self, item: object) -> bool:
         return isinstance(item, int | np.integer) and bool(np.any(self._ids == item))
 
+    def holds(self, ids: Ids) -> NDArray[np.bool_]:
+        return np.isin(ids, self._ids)
+
     def add(self, ids: Ids, codes: Codes) -> None:
         codes = check_codes(codes)
         ids = check_ids(ids, len(codes))

@@ -108,6 +108,9 @@ class HammingIndex(HammingIndexBase):
             return False
         return bool(self._find(np.array([item], dtype=np.int64))[0] >= 0)
 
+    def holds(self, ids: Ids) -> NDArray[np.bool_]:
+        return self._find(np.asarray(ids, dtype=np.int64)) >= 0
+
     @property
     def nbytes(self) -> int:
         """Memory held by the index's arrays, in bytes."""

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reclaim import __version__, cli
+from reclaim import __version__
 from reclaim.cli import app
+from reclaim.cli import hash as cli
 from tests.hashing.reference import reference_hash_file
 
 runner = CliRunner()

@@ -1,30 +1,22 @@
-"""The ``reclaim`` command.
-
-Commands print one JSON object per line to stdout (``--format`` offers CSV and a table
-for people); progress and messages go to stderr. Exit status: 0 success, 1 some items
-failed (the rest were done), 2 usage error.
-"""
+"""``reclaim hash``: fingerprint files and folders."""
 
 from __future__ import annotations
 
-import csv
-import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from reclaim import __version__
+from reclaim.cli.app import app
+from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, writer
 from reclaim.errors import MediaError
 from reclaim.hashing.files import (
     FileFingerprint,
@@ -35,55 +27,8 @@ from reclaim.hashing.files import (
 from reclaim.hashing.media import MediaLimits
 from reclaim.settings import Settings
 
-app = typer.Typer(
-    name="reclaim",
-    help="Reclaim: find and remove non-consensual intimate images by fingerprint alone.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 #: Below this many files, hashing in this process beats starting worker processes.
 _PARALLEL_THRESHOLD = 16
-
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-
-
-class OutputFormat(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    TABLE = "table"
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"reclaim {__version__}")
-        raise typer.Exit(EXIT_OK)
-
-
-@app.callback()
-def main_options(
-    ctx: typer.Context,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="RECLAIM_DATABASE_URL",
-            help="Database URL of the store (default: the SQLite file reclaim.db).",
-        ),
-    ] = None,
-) -> None:
-    """Reclaim: find and remove non-consensual intimate images by fingerprint alone."""
-    overrides = {"database_url": db} if db else {}
-    ctx.obj = Settings(**overrides)  # type: ignore[arg-type]
-
 
 _CSV_COLUMNS = (
     "path", "kind", "pdq", "quality", "low_quality", "md5", "sha256", "width", "height",
@@ -136,13 +81,12 @@ def hash_command(
     items = list(iter_media_paths(paths))
     workers = jobs or os.cpu_count() or 1
     failed = 0
-    with _progress(len(items)) as advance:
-        writer = _Writer(output_format, sys.stdout)
+    columns = _CSV_COLUMNS if output_format is OutputFormat.CSV else _TABLE_COLUMNS
+    with _progress(len(items)) as advance, writer(output_format, columns) as out:
         for result in _fingerprints(items, options, workers):
             failed += not result.ok
-            writer.send(result)
+            out.send(_row(result, output_format))
             advance()
-        writer.close()
     if failed:
         typer.echo(f"{failed} of {len(items)} files could not be hashed", err=True)
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
@@ -173,47 +117,25 @@ def _in_order(
             yield next(hashed)
 
 
-class _Writer:
-    """Writes results as they come, in the chosen format."""
-
-    def __init__(self, output_format: OutputFormat, stream: TextIO) -> None:
-        self.format = output_format
-        self.stream = stream
-        self.rows: list[FileFingerprint] = []
-        self.csv: csv.DictWriter[str] | None = None
-        if output_format is OutputFormat.CSV:
-            self.csv = csv.DictWriter(stream, fieldnames=_CSV_COLUMNS, lineterminator="\n")
-            self.csv.writeheader()
-
-    def send(self, result: FileFingerprint) -> None:
-        if self.format is OutputFormat.JSON:
-            self.stream.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
-        elif self.csv is not None:
-            record = result.to_record()
-            error = result.error or {}
-            row = {key: record.get(key) for key in _CSV_COLUMNS[:-2]}
-            self.csv.writerow(
-                {**row, "error_code": error.get("code"), "error_message": error.get("message")}
-            )
-        else:
-            self.rows.append(result)
-
-    def close(self) -> None:
-        if self.format is OutputFormat.TABLE:
-            Console(file=self.stream, width=200).print(_table(self.rows))
-        self.stream.flush()
+_TABLE_COLUMNS = ("path", "pdq", "quality", "size", "error")
 
 
-def _table(rows: Sequence[FileFingerprint]) -> Table:
-    table = Table("path", "pdq", "quality", "size", "error")
-    for row in rows:
-        size = f"{row.width}x{row.height}" if row.width else ""
-        quality = "" if row.quality is None else str(row.quality)
-        if row.low_quality:
-            quality += " (low)"
-        error = row.error["message"] if row.error else ""
-        table.add_row(row.path, row.pdq or "", quality, size, error)
-    return table
+def _row(result: FileFingerprint, output_format: OutputFormat) -> dict[str, object]:
+    """A result as the chosen format shows it."""
+    record = result.to_record()
+    error = result.error or {}
+    if output_format is OutputFormat.CSV:
+        return {**record, "error_code": error.get("code"), "error_message": error.get("message")}
+    if output_format is OutputFormat.TABLE:
+        quality = "" if result.quality is None else str(result.quality)
+        return {
+            "path": result.path,
+            "pdq": result.pdq,
+            "quality": quality + (" (low)" if result.low_quality else ""),
+            "size": f"{result.width}x{result.height}" if result.width else "",
+            "error": error.get("message"),
+        }
+    return record
 
 
 class _NoProgress:
@@ -252,8 +174,3 @@ class _BarProgress:
 
 def _progress(total: int) -> _NoProgress | _BarProgress:
     return _BarProgress(total) if sys.stderr.isatty() else _NoProgress()
-
-
-def main() -> None:
-    """Entry point of the ``reclaim`` console script."""
-    app()

@@ -1,0 +1,37 @@
+"""What several commands share: the store, the matcher and hashing options."""
+
+from __future__ import annotations
+
+import typer
+
+from reclaim.hashing.files import FingerprintOptions
+from reclaim.hashing.media import MediaLimits
+from reclaim.matching import Matcher
+from reclaim.settings import Settings, snapshot_dir
+from reclaim.store import Store
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def open_store(ctx: typer.Context) -> Store:
+    return Store.open(settings_of(ctx).database_url)
+
+
+def open_matcher(ctx: typer.Context, store: Store) -> Matcher:
+    return Matcher(store, snapshot_dir(settings_of(ctx)))
+
+
+def fingerprint_options(settings: Settings, dihedral: bool = False) -> FingerprintOptions:
+    return FingerprintOptions(
+        limits=MediaLimits(
+            max_file_bytes=settings.max_file_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            max_image_side=settings.max_image_side,
+        ),
+        min_quality=settings.pdq_min_quality,
+        dihedral=dihedral,
+    )

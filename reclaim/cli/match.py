@@ -1,0 +1,75 @@
+"""``reclaim match``: check files against the banks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reclaim.cli.app import app
+from reclaim.cli.common import fingerprint_options, open_matcher, open_store, settings_of
+from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
+from reclaim.hashing.files import fingerprint_file, iter_media_paths
+
+
+@app.command("match")
+@reports_errors
+def match(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Image files and folders to check.", show_default=False)
+    ],
+    banks: Annotated[
+        list[str] | None,
+        typer.Option("--bank", help="Only report matches in this bank (repeatable)."),
+    ] = None,
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            "--threshold", min=0, max=256, help="Largest PDQ distance that matches (default 31)."
+        ),
+    ] = None,
+) -> None:
+    """Check files against the banks; one line per file with its matches.
+
+    Exit status 0 when every file was checked (matched or not), 1 when some could not
+    be read.
+    """
+    settings = settings_of(ctx)
+    store = open_store(ctx)
+    matcher = open_matcher(ctx, store)
+    limit = settings.match_threshold if threshold is None else threshold
+    options = fingerprint_options(settings)
+    failed = 0
+    with writer(OutputFormat.JSON, ()) as out:
+        for item in iter_media_paths(paths):
+            if not isinstance(item, Path):
+                failed += 1
+                out.send({"path": item.source, "matches": [], "error": item.to_dict()})
+                continue
+            result = fingerprint_file(item, options)
+            signals = [
+                (name, value)
+                for name, value in (
+                    ("pdq", result.pdq),
+                    ("md5", result.md5),
+                    ("sha256", result.sha256),
+                )
+                if value is not None and not (name == "pdq" and result.low_quality)
+            ]
+            if not result.ok:
+                failed += 1
+                out.send({"path": result.path, "matches": [], "error": result.error})
+                continue
+            outcome = matcher.match(signals, banks, limit)
+            record: dict[str, object] = {
+                "path": result.path,
+                "matches": [m.to_dict() for m in outcome.matches],
+                "error": None,
+            }
+            if outcome.suppressed_by:
+                record["suppressed_by"] = [m.to_dict() for m in outcome.suppressed_by]
+            out.send(record)
+    matcher.save_snapshot()
+    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)

@@ -1,0 +1,251 @@
+"""The matcher: an in-memory index per signal type, kept in step with the store.
+
+It follows the store's change sequence: each ``sync`` reads the signals changed since
+the last sequence number it applied and adds active ones to, or drops the others from,
+its indexes — no rebuild, and changes made by other processes arrive the same way.
+``match`` syncs first when the last sync is older than ``max_lag`` seconds.
+
+A snapshot (the PDQ index file, the exact hashes and the sequence number they reflect)
+lets a new process start from disk plus the changes since, instead of from scratch.
+
+Rules: only active signals of enabled banks match; PDQ matches within ``threshold``
+bits, MD5 and SHA-256 exactly; a match in an enabled negative bank suppresses every
+match in the other banks (the content is known benign).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reclaim.errors import IndexFileError, UnknownBankError
+from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.index import HammingIndex
+from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
+from reclaim.store.models import Bank
+
+_SNAPSHOT_VERSION: Final = 1
+_PAGE: Final = 50_000
+DEFAULT_THRESHOLD: Final = 31
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    bank: str
+    signal_id: int
+    type: str
+    distance: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bank": self.bank, "signal_id": self.signal_id, "type": self.type,
+                "distance": self.distance}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """Matches sorted by distance; ``suppressed_by`` names negative-bank matches that hid
+    the others."""
+
+    matches: list[Match]
+    suppressed_by: list[Match] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _BankState:
+    name: str
+    kind: str
+    enabled: bool
+
+
+class Matcher:
+    """Matches fingerprints against the banks of one store."""
+
+    def __init__(self, store: Store, snapshot_dir: Path | None = None, max_lag: float = 0.2):
+        self.store = store
+        self.snapshot_dir = snapshot_dir
+        self.max_lag = max_lag
+        self._pdq = HammingIndex()
+        self._exact: dict[str, dict[str, set[int]]] = {"md5": {}, "sha256": {}}
+        self._bank_of: dict[int, int] = {}
+        self._banks: dict[int, _BankState] = {}
+        self._seq = 0
+        self._synced_at = 0.0
+        if snapshot_dir is not None:
+            self._load_snapshot(snapshot_dir)
+        self.sync()
+
+    @property
+    def seq(self) -> int:
+        """The last change sequence number applied."""
+        return self._seq
+
+    def sync(self) -> int:
+        """Apply every change since the last sync; returns how many signals changed."""
+        applied = 0
+        with self.store.read() as session:
+            self._banks = {
+                b.id: _BankState(b.name, b.kind, b.enabled) for b in session.query(Bank).all()
+            }
+            repository = SignalRepository(session)
+            while changes := repository.signals_since(self._seq, _PAGE):
+                self._apply(changes)
+                applied += len(changes)
+                self._seq = changes[-1].seq
+        self._synced_at = time.monotonic()
+        return applied
+
+    def _apply(self, changes: Sequence[SignalChange]) -> None:
+        pdq_add: dict[int, str] = {}
+        pdq_drop: list[int] = []
+        for change in changes:
+            active = change.status == SignalStatus.ACTIVE.value
+            if change.type == SignalType.PDQ.value:
+                if active:
+                    pdq_add[change.id] = change.value
+                else:
+                    pdq_drop.append(change.id)
+            elif change.type in self._exact:
+                holders = self._exact[change.type].setdefault(change.value, set())
+                if active:
+                    holders.add(change.id)
+                else:
+                    holders.discard(change.id)
+            if active:
+                self._bank_of[change.id] = change.bank_id
+            else:
+                self._bank_of.pop(change.id, None)
+        self._update_pdq(pdq_add, pdq_drop)
+
+    def _update_pdq(self, add: dict[int, str], drop: list[int]) -> None:
+        if drop:
+            ids = np.array(drop, dtype=np.int64)
+            self._pdq.remove(ids[self._pdq.holds(ids)])
+        if add:
+            ids = np.fromiter(add, dtype=np.int64, count=len(add))
+            fresh = ~self._pdq.holds(ids)
+            codes = np.frombuffer(bytes.fromhex("".join(add.values())), dtype=np.uint8)
+            self._pdq.add(ids[fresh], codes.reshape(-1, 32)[fresh])
+
+    def match(
+        self,
+        signals: Sequence[tuple[str, str]],
+        banks: Sequence[str] | None = None,
+        threshold: int = DEFAULT_THRESHOLD,
+    ) -> MatchResult:
+        """Matches for the signals of one piece of content."""
+        if time.monotonic() - self._synced_at > self.max_lag:
+            self.sync()
+        wanted = self._bank_ids(banks)
+        found: list[tuple[int, str, int]] = []  # signal id, type, distance
+        pdq_values = []
+        for signal_type, value in signals:
+            kind, canonical = normalise_signal(signal_type, value)
+            if kind is SignalType.PDQ:
+                pdq_values.append(canonical)
+            else:
+                found.extend((i, kind.value, 0) for i in self._exact[kind.value].get(canonical, ()))
+        if pdq_values:
+            codes = np.frombuffer(bytes.fromhex("".join(pdq_values)), dtype=np.uint8)
+            for hits in self._pdq.search(codes.reshape(-1, 32), threshold):
+                found.extend((i, SignalType.PDQ.value, d) for i, d in hits)
+        return self._decide(found, wanted)
+
+    def _bank_ids(self, names: Sequence[str] | None) -> set[int] | None:
+        if not names:
+            return None
+        by_name = {state.name: bank_id for bank_id, state in self._banks.items()}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            self.sync()
+            by_name = {state.name: bank_id for bank_id, state in self._banks.items()}
+            missing = [n for n in names if n not in by_name]
+        if missing:
+            raise UnknownBankError(f"no bank named {missing[0]!r}")
+        return {by_name[n] for n in names}
+
+    def _decide(self, found: list[tuple[int, str, int]], wanted: set[int] | None) -> MatchResult:
+        best: dict[int, Match] = {}
+        for signal_id, signal_type, distance in found:
+            bank = self._banks.get(self._bank_of.get(signal_id, -1))
+            if bank is None or not bank.enabled:
+                continue
+            match = Match(bank.name, signal_id, signal_type, distance)
+            if signal_id not in best or distance < best[signal_id].distance:
+                best[signal_id] = match
+        matches = sorted(best.values(), key=lambda m: (m.distance, m.bank, m.signal_id))
+        negative = {s.name for s in self._banks.values() if s.kind == BankKind.NEGATIVE.value}
+        hiding = [m for m in matches if m.bank in negative]
+        if hiding:
+            return MatchResult(matches=[], suppressed_by=hiding)
+        if wanted is not None:
+            names = {self._banks[i].name for i in wanted}
+            matches = [m for m in matches if m.bank in names]
+        return MatchResult(matches=matches)
+
+    # --- snapshots -------------------------------------------------------------------
+
+    def save_snapshot(self) -> None:
+        """Write the indexes and the sequence number they reflect (atomically)."""
+        if self.snapshot_dir is None:
+            return
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self._pdq.save(self.snapshot_dir / "pdq.idx")
+        ids, types, values = self._exact_arrays()
+        banks = np.array(sorted(self._bank_of.items()), dtype=np.int64).reshape(-1, 2)
+        partial = self.snapshot_dir / "exact.partial.npz"
+        np.savez(partial, ids=ids, types=types, values=values, banks=banks)
+        partial.replace(self.snapshot_dir / "exact.npz")
+        meta = {"version": _SNAPSHOT_VERSION, "store_id": self.store.store_id, "seq": self._seq}
+        temporary = self.snapshot_dir / "meta.json.partial"
+        temporary.write_text(json.dumps(meta))
+        os.replace(temporary, self.snapshot_dir / "meta.json")
+
+    def _exact_arrays(self) -> tuple[NDArray[np.int64], NDArray[np.uint8], NDArray[np.bytes_]]:
+        ids: list[int] = []
+        types: list[int] = []
+        values: list[bytes] = []
+        for code, name in enumerate(("md5", "sha256")):
+            for value, holders in self._exact[name].items():
+                for ident in holders:
+                    ids.append(ident)
+                    types.append(code)
+                    values.append(bytes.fromhex(value))
+        return (np.array(ids, dtype=np.int64), np.array(types, dtype=np.uint8),
+                np.array(values, dtype="S32"))  # fmt: skip
+
+    def _load_snapshot(self, directory: Path) -> None:
+        meta_path = directory / "meta.json"
+        if not meta_path.exists():
+            return
+        try:
+            meta = json.loads(meta_path.read_text())
+            if (
+                meta.get("version") != _SNAPSHOT_VERSION
+                or meta.get("store_id") != self.store.store_id
+            ):
+                return  # another store's or an old snapshot: start from scratch
+            pdq = HammingIndex.load(directory / "pdq.idx")
+            with np.load(directory / "exact.npz", allow_pickle=False) as arrays:
+                self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
+                self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
+            self._pdq = pdq
+            self._seq = int(meta["seq"])
+        except (OSError, ValueError, KeyError, IndexFileError):
+            self._pdq, self._seq = HammingIndex(), 0  # unreadable snapshot: rebuild
+            self._exact = {"md5": {}, "sha256": {}}
+            self._bank_of = {}
+
+    def _restore_exact(self, ids: Any, types: Any, values: Any) -> None:
+        lengths = {0: 16, 1: 32}
+        for ident, code, raw in zip(ids.tolist(), types.tolist(), values.tolist(), strict=True):
+            name = "md5" if code == 0 else "sha256"
+            value = raw.ljust(lengths[code], b"\0")[: lengths[code]].hex()
+            self._exact[name].setdefault(value, set()).add(ident)

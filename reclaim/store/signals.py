@@ -1,0 +1,186 @@
+"""The signal repository: fingerprints in banks, and the change sequence that follows them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.orm import Session
+
+from reclaim.errors import UnknownSignalError
+from reclaim.store.models import SequenceCounter, Signal, SignalStatus, utcnow
+
+_BATCH: Final = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class NewSignal:
+    """A fingerprint to store: type and canonical value (see ``normalise_signal``)."""
+
+    type: str
+    value: str
+    quality: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalChange:
+    """One signal as it stands after its latest change (what followers apply)."""
+
+    id: int
+    bank_id: int
+    type: str
+    value: str
+    status: str
+    seq: int
+
+
+class SignalRepository:
+    """Signals, read and changed within the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _reserve(self, count: int) -> int:
+        """The first of ``count`` new sequence numbers. Locks the counter until commit, so
+        sequence order is commit order."""
+        top = self.session.execute(
+            update(SequenceCounter)
+            .where(SequenceCounter.name == "signals")
+            .values(value=SequenceCounter.value + count)
+            .returning(SequenceCounter.value)
+        ).scalar_one()
+        return int(top) - count + 1
+
+    def signal_add_many(self, bank_id: int, signals: Sequence[NewSignal]) -> int:
+        """Store signals in a bank; ones the bank already holds are skipped. Returns how
+        many were new. Runs in the caller's transaction: all are stored or none."""
+        if not signals:
+            return 0
+        first = self._reserve(len(signals))
+        connection = self.session.connection()
+        created = _bind_datetime(connection, utcnow())
+        rows = (
+            (bank_id, s.type, s.value, s.quality, s.source, SignalStatus.ACTIVE.value,
+             first + offset, created, created)
+            for offset, s in enumerate(signals)
+        )  # fmt: skip
+        driver: Any = connection.connection.driver_connection
+        if connection.dialect.name == "postgresql":
+            return _copy_insert(driver, rows)
+        cursor = driver.cursor()
+        cursor.executemany(
+            f"INSERT INTO signals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (bank_id, type, value) DO NOTHING",
+            rows,
+        )
+        return int(cursor.rowcount)
+
+    def signal_ids(self, bank_id: int, signals: Sequence[NewSignal]) -> dict[tuple[str, str], int]:
+        """Ids of these (type, value) pairs in the bank."""
+        wanted = {(s.type, s.value) for s in signals}
+        values = sorted({value for _, value in wanted})
+        found: dict[tuple[str, str], int] = {}
+        for start in range(0, len(values), _BATCH):
+            rows = self.session.execute(
+                select(Signal.type, Signal.value, Signal.id).where(
+                    Signal.bank_id == bank_id, Signal.value.in_(values[start : start + _BATCH])
+                )
+            )
+            for signal_type, value, ident in rows:
+                if (signal_type, value) in wanted:
+                    found[(signal_type, value)] = ident
+        return found
+
+    def signal_set_status(self, bank_id: int, ids: Sequence[int], status: SignalStatus) -> None:
+        """Change the status of signals of one bank; unknown ids change nothing."""
+        unique = sorted(set(ids))
+        held = set(
+            self.session.scalars(
+                select(Signal.id).where(Signal.bank_id == bank_id, Signal.id.in_(unique))
+            )
+        )
+        missing = [i for i in unique if i not in held]
+        if missing:
+            raise UnknownSignalError(f"the bank holds no signal with id {missing[:5]}")
+        first = self._reserve(len(unique))
+        now = utcnow()
+        for offset, ident in enumerate(unique):
+            self.session.execute(
+                update(Signal)
+                .where(Signal.id == ident)
+                .values(status=status.value, seq=first + offset, updated_at=now)
+            )
+
+    def signals_since(self, seq: int, limit: int = 50_000) -> list[SignalChange]:
+        """Signals changed after sequence number ``seq``, oldest change first."""
+        rows = self.session.execute(
+            select(Signal.id, Signal.bank_id, Signal.type, Signal.value, Signal.status, Signal.seq)
+            .where(Signal.seq > seq)
+            .order_by(Signal.seq)
+            .limit(limit)
+        )
+        return [SignalChange(*row) for row in rows]
+
+    def signal_latest_seq(self) -> int:
+        value = self.session.scalar(
+            select(SequenceCounter.value).where(SequenceCounter.name == "signals")
+        )
+        return int(value or 0)
+
+    def signal_rows(self, ids: Sequence[int]) -> dict[int, Row[Any]]:
+        """Id, bank, type, value and status of the given signals."""
+        found: dict[int, Row[Any]] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _BATCH):
+            rows = self.session.execute(
+                select(Signal.id, Signal.bank_id, Signal.type, Signal.value, Signal.status).where(
+                    Signal.id.in_(unique[start : start + _BATCH])
+                )
+            )
+            found.update({row.id: row for row in rows})
+        return found
+
+    def signal_export(self, bank_id: int) -> Iterator[Any]:
+        """Every signal of a bank, in id order, streamed."""
+        statement = (
+            select(
+                Signal.id, Signal.type, Signal.value, Signal.quality, Signal.source,
+                Signal.status, Signal.seq, Signal.updated_at,
+            )
+            .where(Signal.bank_id == bank_id)
+            .order_by(Signal.id)
+            .execution_options(yield_per=10_000)
+        )  # fmt: skip
+        yield from self.session.execute(statement)
+
+
+_COLUMNS: Final = "bank_id, type, value, quality, source, status, seq, created_at, updated_at"
+
+
+def _bind_datetime(connection: Connection, moment: datetime) -> Any:
+    """``moment`` as the driver expects it for a DateTime column of this dialect."""
+    processor = Signal.__table__.c.created_at.type.bind_processor(connection.dialect)
+    return processor(moment) if processor else moment
+
+
+def _copy_insert(driver: Any, rows: Iterable[tuple[Any, ...]]) -> int:
+    """PostgreSQL: COPY into a scratch table, then one INSERT that skips duplicates."""
+    with driver.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS signal_import "
+            "(LIKE signals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY signal_import ({_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO signals ({_COLUMNS}) SELECT {_COLUMNS} FROM signal_import "
+            "ORDER BY seq ON CONFLICT (bank_id, type, value) DO NOTHING"
+        )
+        added = int(cursor.rowcount)
+        cursor.execute("TRUNCATE signal_import")
+        return added

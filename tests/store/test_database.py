@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from reclaim.errors import ConfigurationError
+from reclaim.store import Store
+from reclaim.store.database import normalise_url
+from reclaim.store.models import Base
+
+
+def test_postgres_urls_get_the_psycopg_driver() -> None:
+    assert normalise_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize("url", ["mysql://h/db", "not a url"])
+def test_unsupported_or_malformed_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="database URL"):
+        normalise_url(url)
+
+
+def test_opening_creates_the_schema_and_a_stable_identity(store_url: str) -> None:
+    first = Store.open(store_url)
+    tables = set(inspect(first.engine).get_table_names())
+    assert {"banks", "signals", "sequence_counters", "store_info", "alembic_version"} <= tables
+    identity = first.store_id
+    first.close()
+    again = Store.open(store_url)  # migrating twice is harmless
+    assert again.store_id == identity
+    again.close()
+
+
+def test_the_migrations_build_exactly_the_models(store: Store) -> None:
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
+    store = Store.open(sqlite_url)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
+
+
+def test_an_unreachable_store_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot open the store"):
+        Store.open(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
+
+
+def _open(url: str) -> str:
+    store = Store.open(url)
+    identity = store.store_id
+    store.close()
+    return identity
+
+
+def test_processes_opening_a_new_store_at_once_agree(store_url: str) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        identities = pool.map(_open, [store_url] * 4)
+    assert len(set(identities)) == 1
