@@ -80,6 +80,8 @@ class Matcher:
         self._synced_at = 0.0
         if snapshot_dir is not None:
             self._load_snapshot(snapshot_dir)
+        #: The sequence number the matcher started from (0 without a usable snapshot).
+        self.started_from = self._seq
         self.sync()
 
     @property

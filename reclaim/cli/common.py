@@ -18,7 +18,10 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def open_store(ctx: typer.Context) -> Store:
-    return Store.open(settings_of(ctx).database_url)
+    """The store of ``--db``, closed when the command ends."""
+    store = Store.open(settings_of(ctx).database_url)
+    ctx.call_on_close(store.close)
+    return store
 
 
 def open_matcher(ctx: typer.Context, store: Store) -> Matcher:

@@ -1,0 +1,75 @@
+"""``reclaim match``: one line per file, sorted matches, banks and thresholds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from reclaim.cli import app
+
+runner = CliRunner()
+
+
+def _lines(url: str, *arguments: str) -> tuple[int, list[dict]]:  # type: ignore[type-arg]
+    result = runner.invoke(app, ["--db", url, *arguments])
+    return result.exit_code, [json.loads(x) for x in result.stdout.splitlines() if x.strip()]
+
+
+def test_a_re_encoded_copy_matches_by_pdq_only(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
+    _lines(sqlite_url, "bank", "add", "S", str(photos[2]))
+    copy = tmp_path / "copy.jpg"
+    with Image.open(photos[2]) as image:
+        image.convert("RGB").resize((image.width // 2, image.height // 2)).save(copy, quality=60)
+    code, [result, unrelated] = _lines(sqlite_url, "match", str(copy), str(photos[5]))
+    assert code == 0 and unrelated["matches"] == []
+    assert [(m["bank"], m["type"]) for m in result["matches"]] == [("S", "pdq")]
+    assert 0 < result["matches"][0]["distance"] <= 31
+    code, results = _lines(sqlite_url, "match", str(copy), str(photos[5]), "--threshold", "0")
+    assert results[0]["matches"] == [] and results[1]["matches"] == []
+
+
+def test_matches_are_sorted_and_filtered_by_bank(sqlite_url: str, photos: list[Path]) -> None:
+    for bank in ("A", "B"):
+        _lines(sqlite_url, "bank", "create", bank)
+        _lines(sqlite_url, "bank", "add", bank, str(photos[0]))
+    _, [everything] = _lines(sqlite_url, "match", str(photos[0]))
+    assert len(everything["matches"]) == 6
+    distances = [m["distance"] for m in everything["matches"]]
+    assert distances == sorted(distances)
+    _, [only_b] = _lines(sqlite_url, "match", str(photos[0]), "--bank", "B")
+    assert {m["bank"] for m in only_b["matches"]} == {"B"}
+    result = runner.invoke(app, ["--db", sqlite_url, "match", str(photos[0]), "--bank", "Z"])
+    assert result.exit_code == 1 and "no bank named 'Z'" in result.stderr
+
+
+def test_unreadable_files_give_exit_1_and_the_rest_are_checked(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    _lines(sqlite_url, "bank", "create", "S")
+    code, results = _lines(sqlite_url, "match", str(tmp_path / "gone.jpg"), str(photos[0]))
+    assert code == 1
+    assert results[0]["error"]["code"] == "unreadable" and results[1]["error"] is None
+
+
+def test_a_negative_bank_suppresses_and_says_so(sqlite_url: str, photos: list[Path]) -> None:
+    _lines(sqlite_url, "bank", "create", "S")
+    _lines(sqlite_url, "bank", "create", "OK", "--kind", "negative")
+    _lines(sqlite_url, "bank", "add", "S", str(photos[0]))
+    _lines(sqlite_url, "bank", "add", "OK", str(photos[0]))
+    _, [result] = _lines(sqlite_url, "match", str(photos[0]))
+    assert result["matches"] == []
+    assert {m["bank"] for m in result["suppressed_by"]} == {"OK"}
+
+
+def test_match_keeps_a_snapshot_next_to_the_store(sqlite_url: str, photos: list[Path]) -> None:
+    _lines(sqlite_url, "bank", "create", "S")
+    _lines(sqlite_url, "bank", "add", "S", str(photos[0]))
+    _lines(sqlite_url, "match", str(photos[0]))
+    snapshot = Path(sqlite_url.removeprefix("sqlite:///") + ".index")
+    assert json.loads((snapshot / "meta.json").read_text())["seq"] == 3

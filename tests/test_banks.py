@@ -1,0 +1,191 @@
+"""Filling banks from files and hash lists; exports; atomic imports, crash included."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reclaim.banks import (
+    add_files,
+    export_bank,
+    import_hash_list,
+    parse_hash_list,
+    set_signal_status,
+)
+from reclaim.errors import ImportFileError, UnknownBankError
+from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.store import BankRepository, SignalRepository, SignalStatus, Store
+
+
+def _make_bank(store: Store, name: str = "B", kind: str = "partner") -> None:
+    with store.write() as session:
+        BankRepository(session).bank_create(name, kind)
+
+
+def _jsonl(records: list[dict[str, object]]) -> io.StringIO:
+    return io.StringIO("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_hash_command_output_imports_every_signal(photos: list[Path]) -> None:
+    records = [fingerprint_file(p, FingerprintOptions()).to_record() for p in photos[:3]]
+    signals, lines, low = parse_hash_list(_jsonl(records), "list.jsonl", 50)
+    assert lines == 3 and low == 0
+    assert [s.type for s in signals] == ["pdq", "md5", "sha256"] * 3
+    assert signals[0].value == records[0]["pdq"] and signals[0].quality == 100
+    assert signals[0].source == str(photos[0])
+
+
+def test_csv_with_any_hash_columns() -> None:
+    text = "PDQ,md5,quality,source\n" + "A" * 64 + ",,90,x.jpg\n" + "," + "b" * 32 + ",,\n"
+    signals, lines, _ = parse_hash_list(io.StringIO(text), "list.csv", 50)
+    assert lines == 2
+    assert [(s.type, s.value, s.quality) for s in signals] == [
+        ("pdq", "a" * 64, 90),
+        ("md5", "b" * 32, None),
+    ]
+
+
+def test_low_quality_pdq_is_skipped_and_counted() -> None:
+    records = [{"pdq": "a" * 64, "quality": 20, "md5": "c" * 32}]
+    signals, _, low = parse_hash_list(_jsonl(records), "x", 50)
+    assert [s.type for s in signals] == ["md5"] and low == 1
+
+
+def test_every_bad_line_is_named_by_number() -> None:
+    text = (
+        json.dumps({"pdq": "a" * 64})
+        + "\n{broken\n"
+        + json.dumps({"pdq": "a" * 63})
+        + "\n"
+        + json.dumps({"md5": "z" * 32})
+        + "\n[1]\n"
+        + json.dumps({"path": "x"})
+        + "\n"
+        + json.dumps({"pdq": "a" * 64, "quality": "high"})
+        + "\n"
+    )
+    with pytest.raises(ImportFileError) as caught:
+        parse_hash_list(io.StringIO(text), "bad.jsonl", 50)
+    problems = caught.value.problems
+    assert [p.split(":")[1] for p in problems] == ["2", "3", "4", "5", "6", "7"]
+    assert "not valid JSON" in problems[0] and "pdq hash (64 hex" in problems[1]
+    assert "md5" in problems[2] and "not a JSON object" in problems[3]
+    assert "no pdq, md5 or sha256" in problems[4] and "quality" in problems[5]
+    assert "nothing was imported" in caught.value.message
+
+
+def test_a_csv_without_hash_columns_is_refused() -> None:
+    with pytest.raises(ImportFileError, match="not a hash list"):
+        parse_hash_list(io.StringIO("name,size\nx,1\n"), "x.csv", 50)
+
+
+def test_a_csv_row_with_extra_fields_is_refused() -> None:
+    with pytest.raises(ImportFileError) as caught:
+        parse_hash_list(io.StringIO("md5\n" + "a" * 32 + ",extra\n"), "x.csv", 50)
+    assert caught.value.problems == ["x.csv:2: more fields than the header has columns"]
+
+
+def test_import_stores_once_and_reports_duplicates(store: Store) -> None:
+    _make_bank(store)
+    records = [{"pdq": secrets.token_hex(32), "quality": 100} for _ in range(20)]
+    records += records[:5]  # repeated inside the file
+    report = import_hash_list(store, "B", _jsonl(records), "l", 50)
+    assert (report.lines, report.signals, report.added, report.duplicates) == (25, 25, 20, 5)
+    again = import_hash_list(store, "B", _jsonl(records[:10]), "l", 50)
+    assert (again.added, again.duplicates) == (0, 10)
+
+
+def test_a_failed_import_stores_nothing(store: Store) -> None:
+    _make_bank(store)
+    records: list[dict[str, object]] = [{"md5": secrets.token_hex(16)} for _ in range(10)]
+    records.append({"md5": "not hex"})
+    with pytest.raises(ImportFileError):
+        import_hash_list(store, "B", _jsonl(records), "l", 50)
+    assert list(export_bank(store, "B")) == []
+
+
+def test_import_into_an_unknown_bank(store: Store) -> None:
+    with pytest.raises(UnknownBankError):
+        import_hash_list(store, "nope", _jsonl([{"md5": "a" * 32}]), "l", 50)
+
+
+def test_adding_files_stores_fingerprints_and_reports_ids(
+    store: Store, photos: list[Path], tmp_path: Path
+) -> None:
+    _make_bank(store, "S", "survivor")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff broken")
+    records = list(add_files(store, "S", [photos[0], broken], FingerprintOptions()))
+    assert [s["type"] for s in records[0]["signals"]] == ["pdq", "md5", "sha256"]
+    assert records[0]["error"] is None
+    assert records[1]["signals"] == [] and records[1]["error"]["code"] == "corrupt"
+    exported = list(export_bank(store, "S"))
+    assert {r["id"] for r in exported} == {s["id"] for s in records[0]["signals"]}
+    again = list(add_files(store, "S", [photos[0]], FingerprintOptions()))
+    assert again[0]["signals"] == records[0]["signals"]  # stored once, same ids
+
+
+def test_withdrawing_shows_in_the_export(store: Store) -> None:
+    _make_bank(store)
+    import_hash_list(store, "B", _jsonl([{"md5": "a" * 32}, {"md5": "b" * 32}]), "l", 50)
+    first = list(export_bank(store, "B"))[0]
+    set_signal_status(store, "B", [int(first["id"])], SignalStatus.WITHDRAWN)  # type: ignore[call-overload]
+    statuses = {r["value"]: r["status"] for r in export_bank(store, "B")}
+    assert statuses == {"a" * 32: "withdrawn", "b" * 32: "active"}
+
+
+_IMPORTER = """
+import sys
+from reclaim.banks import import_hash_list
+from reclaim.store import Store
+store = Store.open(sys.argv[1])
+print("ready", flush=True)
+with open(sys.argv[2]) as stream:
+    import_hash_list(store, "B", stream, sys.argv[2], 50)
+print("done", flush=True)
+"""
+
+
+def test_killing_an_import_midway_leaves_the_bank_as_it_was(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    store = Store.open(sqlite_url)
+    _make_bank(store)
+    import_hash_list(store, "B", _jsonl([{"md5": "f" * 32}]), "first", 50)
+    big = tmp_path / "big.jsonl"
+    with big.open("w") as handle:
+        for _ in range(300_000):
+            handle.write(json.dumps({"pdq": secrets.token_hex(32), "quality": 100}) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _IMPORTER, sqlite_url, str(big)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    deadline = time.monotonic() + 60
+    while wal.stat().st_size < 4_000_000 and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until the insert is well under way
+    assert process.poll() is None, "the import finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(30)
+    process.stdout.close()
+    assert process.returncode == -signal.SIGKILL
+    with store.read() as session:
+        values = [c.value for c in SignalRepository(session).signals_since(0, limit=400_000)]
+    assert values == ["f" * 32]
+    # The store still works: a later import of the same file succeeds whole.
+    with big.open() as stream:
+        report = import_hash_list(store, "B", stream, "big", 50)
+    assert report.added == 300_000
+    store.close()

@@ -1,0 +1,166 @@
+"""The matcher follows the store: adds, withdrawals, bank switches, other processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reclaim.banks import set_signal_status
+from reclaim.errors import UnknownBankError
+from reclaim.matching import Matcher
+from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
+
+rng = np.random.default_rng(5)
+
+
+def _pdq() -> str:
+    return rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()
+
+
+def _near(value: str, bits: int) -> str:
+    number = int(value, 16)
+    for bit in rng.choice(256, bits, replace=False):
+        number ^= 1 << int(bit)
+    return f"{number:064x}"
+
+
+def _fill(store: Store, bank: str, kind: str, signals: list[NewSignal]) -> dict[str, int]:
+    with store.write() as session:
+        repository = BankRepository(session)
+        try:
+            bank_id = repository.bank_get(bank).id
+        except UnknownBankError:
+            bank_id = repository.bank_create(bank, kind).id
+        signal_repository = SignalRepository(session)
+        signal_repository.signal_add_many(bank_id, signals)
+        ids = signal_repository.signal_ids(bank_id, signals)
+    return {value: ident for (_, value), ident in ids.items()}
+
+
+def test_pdq_matches_within_the_threshold_and_exact_hashes_exactly(store: Store) -> None:
+    stored = _pdq()
+    ids = _fill(store, "S", "survivor", [NewSignal("pdq", stored), NewSignal("md5", "a" * 32)])
+    matcher = Matcher(store)
+    found = matcher.match([("pdq", _near(stored, 20)), ("md5", "A" * 32)]).matches
+    assert [(m.bank, m.signal_id, m.type, m.distance) for m in found] == [
+        ("S", ids["a" * 32], "md5", 0),
+        ("S", ids[stored], "pdq", 20),
+    ]
+    assert matcher.match([("pdq", _near(stored, 32))]).matches == []
+    assert len(matcher.match([("pdq", _near(stored, 32))], threshold=40).matches) == 1
+
+
+def test_withdrawn_signals_stop_matching_and_disabled_banks_are_silent(store: Store) -> None:
+    stored = _pdq()
+    ids = _fill(store, "S", "survivor", [NewSignal("pdq", stored)])
+    matcher = Matcher(store, max_lag=0)
+    assert matcher.match([("pdq", stored)]).matches
+    with store.write() as session:
+        BankRepository(session).bank_set_enabled("S", False)
+    assert matcher.match([("pdq", stored)]).matches == []
+    with store.write() as session:
+        BankRepository(session).bank_set_enabled("S", True)
+    assert matcher.match([("pdq", stored)]).matches
+    set_signal_status(store, "S", [ids[stored]], SignalStatus.WITHDRAWN)
+    assert matcher.match([("pdq", stored)]).matches == []
+    set_signal_status(store, "S", [ids[stored]], SignalStatus.ACTIVE)
+    assert matcher.match([("pdq", stored)]).matches  # re-enabled signals match again
+
+
+@pytest.mark.parametrize("status", [SignalStatus.QUARANTINED, SignalStatus.DISPUTED])
+def test_quarantined_and_disputed_signals_never_match(store: Store, status: SignalStatus) -> None:
+    stored = "b" * 32
+    ids = _fill(store, "S", "survivor", [NewSignal("md5", stored)])
+    set_signal_status(store, "S", [ids[stored]], status)
+    assert Matcher(store).match([("md5", stored)]).matches == []
+
+
+def test_a_negative_bank_match_suppresses_the_others(store: Store) -> None:
+    benign = _pdq()
+    _fill(store, "S", "survivor", [NewSignal("pdq", benign)])
+    _fill(store, "BENIGN", "negative", [NewSignal("pdq", _near(benign, 3))])
+    result = Matcher(store).match([("pdq", benign)])
+    assert result.matches == []
+    assert [m.bank for m in result.suppressed_by] == ["BENIGN"]
+
+
+def test_bank_filter_and_unknown_banks(store: Store) -> None:
+    value = _pdq()
+    _fill(store, "ONE", "partner", [NewSignal("pdq", value)])
+    _fill(store, "TWO", "partner", [NewSignal("pdq", value)])
+    matcher = Matcher(store)
+    assert {m.bank for m in matcher.match([("pdq", value)]).matches} == {"ONE", "TWO"}
+    assert {m.bank for m in matcher.match([("pdq", value)], ["TWO"]).matches} == {"TWO"}
+    with pytest.raises(UnknownBankError, match="THREE"):
+        matcher.match([("pdq", value)], ["THREE"])
+
+
+_WRITER = """
+import sys, time
+from reclaim.store import BankRepository, NewSignal, SignalRepository, Store
+store = Store.open(sys.argv[1])
+with store.write() as session:
+    bank = BankRepository(session).bank_get("S")
+    SignalRepository(session).signal_add_many(bank.id, [NewSignal("pdq", sys.argv[2])])
+print(time.time(), flush=True)
+"""
+
+
+def test_a_change_from_another_process_is_matched_within_a_second(store_url: str) -> None:
+    store = Store.open(store_url)
+    _fill(store, "S", "survivor", [])
+    matcher = Matcher(store)  # default lag: syncs when older than 0.2 s
+    value = _pdq()
+    assert matcher.match([("pdq", value)]).matches == []
+    written = subprocess.run(
+        [sys.executable, "-c", _WRITER, store_url, value],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    committed = float(written.stdout.strip())
+    while not matcher.match([("pdq", value)]).matches:
+        assert time.time() - committed < 1.0, "not matched within 1 s of the commit"
+        time.sleep(0.01)
+    assert time.time() - committed < 1.0
+    store.close()
+
+
+def test_a_snapshot_restarts_from_its_sequence_number(store: Store, tmp_path: Path) -> None:
+    first = [NewSignal("pdq", _pdq()) for _ in range(50)] + [NewSignal("sha256", "c" * 64)]
+    _fill(store, "S", "survivor", first)
+    original = Matcher(store, tmp_path / "snap")
+    original.save_snapshot()
+    later = NewSignal("pdq", _pdq())
+    _fill(store, "S", "survivor", [later])
+    restarted = Matcher(store, tmp_path / "snap")
+    assert restarted.started_from == original.seq > 0
+    assert restarted.seq > original.seq
+    for signal in (first[0], first[-1], later):
+        assert restarted.match([(signal.type, signal.value)]).matches
+
+
+def test_a_snapshot_of_another_store_is_ignored(
+    store: Store, sqlite_url: str, tmp_path: Path
+) -> None:
+    _fill(store, "S", "survivor", [NewSignal("md5", "d" * 32)])
+    Matcher(store, tmp_path / "snap").save_snapshot()
+    other = Store.open(sqlite_url.replace("reclaim.db", "other.db"))
+    matcher = Matcher(other, tmp_path / "snap")
+    assert matcher.started_from == 0
+    assert matcher.match([("md5", "d" * 32)]).matches == []
+    other.close()
+
+
+def test_a_damaged_snapshot_means_a_rebuild(store: Store, tmp_path: Path) -> None:
+    _fill(store, "S", "survivor", [NewSignal("md5", "e" * 32)])
+    Matcher(store, tmp_path / "snap").save_snapshot()
+    (tmp_path / "snap" / "pdq.idx").write_bytes(b"garbage")
+    matcher = Matcher(store, tmp_path / "snap")
+    assert matcher.started_from == 0
+    assert matcher.match([("md5", "e" * 32)]).matches
