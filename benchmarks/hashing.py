@@ -19,20 +19,19 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import cv2
 import imagehash
 import numpy as np
+from common import machine_info as common_machine_info
+from common import pin_to_one_cpu, print_table
 from numpy.typing import NDArray
 from perception.hashers import PDQHash
 from PIL import Image, ImageOps
@@ -243,60 +242,12 @@ def reference_luma(path: Path) -> NDArray[np.float64]:
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
 
 
-def pin_to_one_cpu() -> str:
-    """Pin this process to one CPU where the OS allows it; say what was done."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (this OS has no sched_setaffinity)"
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return f"pinned to CPU {cpu}"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "?"
-
-
 def machine_info() -> dict[str, str]:
-    packages = ("numpy", "pillow", "threatexchange", "pdqhash", "perception", "imagehash")
-    info = {
-        "cpu": cpu_model(),
-        "cores": str(os.cpu_count()),
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-    }
-    info.update({name: package_version(name) for name in packages})
+    info = common_machine_info(
+        ("numpy", "pillow", "threatexchange", "pdqhash", "perception", "imagehash")
+    )
     info["opencv"] = cv2.__version__
     return info
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: int = 1) -> None:
-    """A plain text table; columns from index ``right`` on are right-aligned."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(width) if index >= right else cell.ljust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * width for width in widths))
-    for row in rows:
-        print(line(row))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
