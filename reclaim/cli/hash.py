@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from reclaim.cli.app import app
+from reclaim.cli.common import fingerprint_options, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, writer
 from reclaim.errors import MediaError
 from reclaim.hashing.files import (
@@ -24,8 +25,6 @@ from reclaim.hashing.files import (
     fingerprint_file,
     iter_media_paths,
 )
-from reclaim.hashing.media import MediaLimits
-from reclaim.settings import Settings
 
 #: Below this many files, hashing in this process beats starting worker processes.
 _PARALLEL_THRESHOLD = 16
@@ -68,16 +67,7 @@ def hash_command(
     Prints one result per file with "error" null, or {"code", "message"} when the file
     could not be hashed. Exit status 1 if any file failed (the rest are still hashed).
     """
-    settings: Settings = ctx.obj
-    options = FingerprintOptions(
-        limits=MediaLimits(
-            max_file_bytes=settings.max_file_bytes,
-            max_image_pixels=settings.max_image_pixels,
-            max_image_side=settings.max_image_side,
-        ),
-        min_quality=settings.pdq_min_quality,
-        dihedral=dihedral,
-    )
+    options = fingerprint_options(settings_of(ctx), dihedral=dihedral)
     items = list(iter_media_paths(paths))
     workers = jobs or os.cpu_count() or 1
     failed = 0
