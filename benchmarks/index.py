@@ -956,6 +956,12 @@ def print_case(case: Case) -> None:
         ],
     )
 
+    print(
+        "  bytes/code: the index's own arrays (HammingIndex.nbytes; FlatIndex's ids and codes)."
+        " RSS growth: resident memory the build added (faiss: ids map included). Save includes"
+        " fsync; load s is the first load after the save, load again the second (file in the"
+        " page cache)"
+    )
     print(f"\nUpdates, one code per call ({case.size:,} codes, {case.distribution})")
     print_table(
         ("tool", "adds", "add median ms", "add max ms", "removes", "remove median ms", "max ms"),
