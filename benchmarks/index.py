@@ -39,15 +39,25 @@ Distributions:
   the stored codes are replaced by near-duplicates of other stored codes (0..12 bits
   flipped), as banks of real re-uploads contain. Fresh queries come from the Gaussian.
 
-Also measured: bytes of memory per stored code (Reclaim: the index's arrays; faiss: the
-growth of the process's resident memory while building, ids included), build time, save
-(with fsync) and load time (HammingIndex also memory-mapped), and the time of single
-adds and removes. Everything runs on one core and one thread: the process is pinned to
-one CPU, threadpoolctl limits the numeric libraries and faiss's OpenMP to one thread.
+Also measured: bytes of memory per stored code (Reclaim: the index's arrays; all tools:
+the growth of the process's resident memory while building, ids included, the only
+figure for faiss), build time, save (with fsync) and load time, twice: straight after
+the save, then with the file in the page cache (HammingIndex also memory-mapped), and
+the time of single adds (new ids) and removes (half just-added, half stored ids): 100
+each for HammingIndex and faiss multi-hash, 100 adds and 5 removes for faiss flat, 5 of
+each for FlatIndex; faiss multi-hash cannot remove. Then HammingIndex is filled to its
+last spare row and one more add, which rebuilds it at twice the rows, is timed. The
+notes also time ``np.unique`` on the ids, which ``HammingIndex.build`` runs to check them.
+
+Everything runs on one core and one thread: the process is pinned to one CPU,
+threadpoolctl limits the numeric libraries to one thread and faiss's OpenMP is set to
+one thread; the garbage collector is paused around timed calls.
 
 Run ``.venv/bin/python benchmarks/index.py [--sizes 1000000,10000000] [--queries N]
-[--distribution uniform,realistic] [--json PATH]``. Big arrays are freed between runs and
-one index is held at a time; the default run needs about 5 GB of memory.
+[--distribution uniform,realistic] [--json PATH]`` (``make bench`` runs it with the
+defaults). One index is held at a time and big arrays are freed between cases; the
+default run peaks at about 6.5 GB resident and takes about 14 minutes on the machine
+described in ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -451,6 +461,11 @@ class ToolResult:
     compared_queries: int = 0
     notes: list[str] = field(default_factory=list)
     first_results: Results = field(default_factory=list, repr=False)
+    match_counts: list[int] = field(default_factory=list, repr=False)
+    add_over_1ms: int = 0
+    remove_over_1ms: int = 0
+    slowest_add: int = 0
+    slowest_remove: int = 0
 
     @property
     def batch_extrapolated(self) -> bool:
@@ -503,7 +518,9 @@ def measure_search(
     result.queries = count
     result.median_ms = statistics.median(times) * 1000
     result.p99_ms = float(np.percentile(times, 99)) * 1000
-    result.first_results = [convert(answer)[0] for answer in answers[: work.reference_count]]
+    converted = [convert(answer)[0] for answer in answers]
+    result.match_counts = [len(pairs) for pairs in converted]
+    result.first_results = converted[: work.reference_count]
     result.batch_queries = min(count, BATCH)
     batch = time_batch(search, queries[: result.batch_queries])
     result.batch_s = batch * BATCH / result.batch_queries
@@ -557,10 +574,14 @@ def record_updates(result: ToolResult, adds: list[float], removes: list[float] |
     result.adds = len(adds)
     result.add_median_ms = statistics.median(adds) * 1000
     result.add_max_ms = max(adds) * 1000
+    result.add_over_1ms = sum(t > 0.001 for t in adds)
+    result.slowest_add = int(np.argmax(adds)) + 1
     if removes is not None:
         result.removes = len(removes)
         result.remove_median_ms = statistics.median(removes) * 1000
         result.remove_max_ms = max(removes) * 1000
+        result.remove_over_1ms = sum(t > 0.001 for t in removes)
+        result.slowest_remove = int(np.argmax(removes)) + 1
 
 
 def new_ids(work: Workload, count: int) -> Ids:
@@ -801,9 +822,8 @@ def run_case(
     reference = tools[1].first_results
     for tool in tools:
         compare(tool, reference)
-    hamming = tools[0].first_results
-    planted = [len(pairs) for pairs in hamming[0::2]]
-    fresh_counts = [len(pairs) for pairs in hamming[1::2]]
+    planted = tools[0].match_counts[0::2]
+    fresh_counts = tools[0].match_counts[1::2]
     summary.planted_matches = statistics.mean(planted)
     summary.fresh_matches = statistics.mean(fresh_counts)
     summary.fresh_with_match = float(np.mean([count > 0 for count in fresh_counts]))
@@ -874,7 +894,7 @@ def print_case(case: Case) -> None:
         f"(largest bucket {s.largest_bucket_16:,}), {s.bucket_load_index:.2f}x over "
         f"HammingIndex's {256 // s.index_bits} tables of {s.index_bits} bits"
     )
-    shown = len(case.tools[0].first_results)
+    shown = len(case.tools[0].match_counts)
     print(
         f"  matches within {RADIUS} per query (HammingIndex, first {shown} queries): "
         f"{s.planted_matches:.2f} per planted query, {s.fresh_matches:.2f} per fresh "
@@ -964,19 +984,35 @@ def print_case(case: Case) -> None:
     )
     print(f"\nUpdates, one code per call ({case.size:,} codes, {case.distribution})")
     print_table(
-        ("tool", "adds", "add median ms", "add max ms", "removes", "remove median ms", "max ms"),
+        (
+            "tool",
+            "adds",
+            "add median ms",
+            "max ms (call #)",
+            "> 1 ms",
+            "removes",
+            "remove median ms",
+            "max ms (call #)",
+            "> 1 ms",
+        ),
         [
             (
                 t.tool,
                 str(t.adds),
                 ms(t.add_median_ms),
-                ms(t.add_max_ms),
+                f"{ms(t.add_max_ms)} (#{t.slowest_add})",
+                str(t.add_over_1ms),
                 str(t.removes) if t.remove_median_ms is not None else t.remove_note,
                 ms(t.remove_median_ms),
-                ms(t.remove_max_ms),
+                "-" if t.remove_max_ms is None else f"{ms(t.remove_max_ms)} (#{t.slowest_remove})",
+                "-" if t.remove_max_ms is None else str(t.remove_over_1ms),
             )
             for t in case.tools
         ],
+    )
+    print(
+        "  each add is a new id; removes are half just-added ids, half stored ones; the "
+        "garbage collector is paused"
     )
     for note in case.notes + [f"{t.tool}: {note}" for t in case.tools for note in t.notes]:
         print(f"  {note}")
@@ -1166,7 +1202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "summary": asdict(case.summary),
                     "notes": case.notes,
                     "tools": [
-                        {k: v for k, v in asdict(t).items() if k != "first_results"}
+                        {
+                            k: v
+                            for k, v in asdict(t).items()
+                            if k not in {"first_results", "match_counts"}
+                        }
                         for t in case.tools
                     ],
                 }

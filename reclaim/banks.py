@@ -66,7 +66,14 @@ def parse_hash_list(
 ) -> tuple[list[NewSignal], int, int]:
     """All signals of a hash list, its line count and its low-quality count; or an
     ``ImportFileError`` listing every bad line by number."""
-    text = stream.read()
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{name}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+            [f"{name}: byte {exc.start} cannot be decoded as UTF-8"],
+        ) from exc
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as spreadsheets write
     records = _csv_records(text, name) if _looks_like_csv(text) else _json_records(text)
     signals: list[NewSignal] = []
     problems: list[str] = []

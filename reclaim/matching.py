@@ -15,10 +15,13 @@ match in the other banks (the content is known benign).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -26,11 +29,13 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from reclaim.errors import IndexFileError, UnknownBankError
+from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.index import HammingIndex
 from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
 from reclaim.store.models import Bank
+
+logger = logging.getLogger(__name__)
 
 _SNAPSHOT_VERSION: Final = 1
 _PAGE: Final = 50_000
@@ -77,6 +82,7 @@ class Matcher:
         self._bank_of: dict[int, int] = {}
         self._banks: dict[int, _BankState] = {}
         self._seq = 0
+        self._last: tuple[int, str] | None = None  # id and value of the last change applied
         self._synced_at = 0.0
         if snapshot_dir is not None:
             self._load_snapshot(snapshot_dir)
@@ -101,6 +107,7 @@ class Matcher:
                 self._apply(changes)
                 applied += len(changes)
                 self._seq = changes[-1].seq
+                self._last = (changes[-1].id, changes[-1].value)
         self._synced_at = time.monotonic()
         return applied
 
@@ -109,6 +116,12 @@ class Matcher:
         pdq_drop: list[int] = []
         for change in changes:
             active = change.status == SignalStatus.ACTIVE.value
+            try:
+                normalise_signal(change.type, change.value)
+            except HashFormatError as exc:
+                # A value written past the store's checks: leave it out, say which one.
+                logger.warning("signal %d skipped: %s", change.id, exc.message)
+                active = False
             if change.type == SignalType.PDQ.value:
                 if active:
                     pdq_add[change.id] = change.value
@@ -194,21 +207,36 @@ class Matcher:
 
     # --- snapshots -------------------------------------------------------------------
 
-    def save_snapshot(self) -> None:
-        """Write the indexes and the sequence number they reflect (atomically)."""
+    def save_snapshot(self) -> bool:
+        """Write the indexes and the sequence number they reflect. The snapshot is only a
+        head start, so a folder that cannot be written is reported, not fatal."""
         if self.snapshot_dir is None:
-            return
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-        self._pdq.save(self.snapshot_dir / "pdq.idx")
+            return False
+        try:
+            self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+            with _locked(self.snapshot_dir, fcntl.LOCK_EX):
+                self._write_snapshot(self.snapshot_dir)
+        except OSError as exc:
+            logger.warning("index snapshot not saved in %s: %s", self.snapshot_dir, exc)
+            return False
+        return True
+
+    def _write_snapshot(self, directory: Path) -> None:
+        self._pdq.save(directory / "pdq.idx")
         ids, types, values = self._exact_arrays()
         banks = np.array(sorted(self._bank_of.items()), dtype=np.int64).reshape(-1, 2)
-        partial = self.snapshot_dir / "exact.partial.npz"
+        partial = directory / "exact.partial.npz"
         np.savez(partial, ids=ids, types=types, values=values, banks=banks)
-        partial.replace(self.snapshot_dir / "exact.npz")
-        meta = {"version": _SNAPSHOT_VERSION, "store_id": self.store.store_id, "seq": self._seq}
-        temporary = self.snapshot_dir / "meta.json.partial"
+        partial.replace(directory / "exact.npz")
+        meta = {
+            "version": _SNAPSHOT_VERSION,
+            "store_id": self.store.store_id,
+            "seq": self._seq,
+            "last": list(self._last) if self._last else None,
+        }
+        temporary = directory / "meta.json.partial"
         temporary.write_text(json.dumps(meta))
-        os.replace(temporary, self.snapshot_dir / "meta.json")
+        os.replace(temporary, directory / "meta.json")
 
     def _exact_arrays(self) -> tuple[NDArray[np.int64], NDArray[np.uint8], NDArray[np.bytes_]]:
         ids: list[int] = []
@@ -224,26 +252,47 @@ class Matcher:
                 np.array(values, dtype="S32"))  # fmt: skip
 
     def _load_snapshot(self, directory: Path) -> None:
-        meta_path = directory / "meta.json"
-        if not meta_path.exists():
+        if not (directory / "meta.json").exists():
             return
         try:
-            meta = json.loads(meta_path.read_text())
-            if (
-                meta.get("version") != _SNAPSHOT_VERSION
-                or meta.get("store_id") != self.store.store_id
-            ):
-                return  # another store's or an old snapshot: start from scratch
-            pdq = HammingIndex.load(directory / "pdq.idx")
-            with np.load(directory / "exact.npz", allow_pickle=False) as arrays:
-                self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
-                self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
-            self._pdq = pdq
-            self._seq = int(meta["seq"])
-        except (OSError, ValueError, KeyError, IndexFileError):
-            self._pdq, self._seq = HammingIndex(), 0  # unreadable snapshot: rebuild
+            with _locked(directory, fcntl.LOCK_SH):
+                self._read_snapshot(directory)
+        except Exception as exc:  # a snapshot is a cache: any fault means a rebuild
+            logger.warning("index snapshot in %s not used: %s", directory, exc)
+            self._pdq, self._seq = HammingIndex(), 0
             self._exact = {"md5": {}, "sha256": {}}
             self._bank_of = {}
+
+    def _read_snapshot(self, directory: Path) -> None:
+        meta = json.loads((directory / "meta.json").read_text())
+        if meta.get("version") != _SNAPSHOT_VERSION or meta.get("store_id") != self.store.store_id:
+            return  # another store's or an older format's snapshot: start from scratch
+        if not self._still_in_store(int(meta["seq"]), meta.get("last")):
+            return  # the store went back in time (a restored backup): start from scratch
+        pdq = HammingIndex.load(directory / "pdq.idx")
+        with (
+            (directory / "exact.npz").open("rb") as handle,
+            np.load(handle, allow_pickle=False) as arrays,
+        ):
+            self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
+            self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
+        self._pdq = pdq
+        self._seq = int(meta["seq"])
+        self._last = (int(meta["last"][0]), str(meta["last"][1])) if meta["last"] else None
+
+    def _still_in_store(self, seq: int, last: object) -> bool:
+        """Whether the last change the snapshot saw is still in the store, unchanged or
+        changed later (so the store has not been rolled back past it)."""
+        if seq == 0:
+            return True
+        if not isinstance(last, list) or len(last) != 2:
+            return False
+        with self.store.read() as session:
+            repository = SignalRepository(session)
+            if seq > repository.signal_latest_seq():
+                return False
+            signal = repository.signal_get(int(last[0]))
+        return signal is not None and signal.value == last[1] and signal.seq >= seq
 
     def _restore_exact(self, ids: Any, types: Any, values: Any) -> None:
         lengths = {0: 16, 1: 32}
@@ -251,3 +300,14 @@ class Matcher:
             name = "md5" if code == 0 else "sha256"
             value = raw.ljust(lengths[code], b"\0")[: lengths[code]].hex()
             self._exact[name].setdefault(value, set()).add(ident)
+
+
+@contextmanager
+def _locked(directory: Path, mode: int) -> Iterator[None]:
+    """Hold a lock on the snapshot folder, so saves and loads never interleave."""
+    with (directory / ".lock").open("a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -137,7 +137,8 @@ def test_adding_files_stores_fingerprints_and_reports_ids(
 def test_withdrawing_shows_in_the_export(store: Store) -> None:
     _make_bank(store)
     import_hash_list(store, "B", _jsonl([{"md5": "a" * 32}, {"md5": "b" * 32}]), "l", 50)
-    first = list(export_bank(store, "B"))[0]
+    rows = list(export_bank(store, "B"))
+    first = rows[0]
     set_signal_status(store, "B", [int(first["id"])], SignalStatus.WITHDRAWN)  # type: ignore[call-overload]
     statuses = {r["value"]: r["status"] for r in export_bank(store, "B")}
     assert statuses == {"a" * 32: "withdrawn", "b" * 32: "active"}
@@ -189,3 +190,14 @@ def test_killing_an_import_midway_leaves_the_bank_as_it_was(
         report = import_hash_list(store, "B", stream, "big", 50)
     assert report.added == 300_000
     store.close()
+
+
+def test_a_list_that_is_not_utf8_is_refused_with_the_byte() -> None:
+    stream = io.TextIOWrapper(io.BytesIO(b'{"md5": "\xff"}\n'), encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r"x.jsonl: not UTF-8 text \(byte 9"):
+        parse_hash_list(stream, "x.jsonl", 50)
+
+
+def test_a_csv_with_a_byte_order_mark_is_read() -> None:
+    signals, _, _ = parse_hash_list(io.StringIO("\ufeffmd5\n" + "a" * 32 + "\n"), "x.csv", 50)
+    assert [(s.type, s.value) for s in signals] == [("md5", "a" * 32)]

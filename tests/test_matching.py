@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from reclaim.banks import set_signal_status
 from reclaim.errors import UnknownBankError
@@ -164,3 +165,85 @@ def test_a_damaged_snapshot_means_a_rebuild(store: Store, tmp_path: Path) -> Non
     matcher = Matcher(store, tmp_path / "snap")
     assert matcher.started_from == 0
     assert matcher.match([("md5", "e" * 32)]).matches
+
+
+def test_a_snapshot_newer_than_the_store_is_ignored(sqlite_url: str, tmp_path: Path) -> None:
+    # A database restored from an older backup: same identity, lower sequence numbers.
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    store = Store.open(sqlite_url)
+    _fill(store, "S", "survivor", [NewSignal("md5", "1" * 32)])
+    store.close()
+    backup = database.read_bytes()
+    store = Store.open(sqlite_url)
+    _fill(store, "S", "survivor", [NewSignal("md5", "2" * 32)])
+    Matcher(store, tmp_path / "snap").save_snapshot()
+    store.close()
+    database.write_bytes(backup)
+    for suffix in ("-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    restored = Store.open(sqlite_url)
+    _fill(restored, "S", "survivor", [NewSignal("md5", "3" * 32)])
+    matcher = Matcher(restored, tmp_path / "snap")
+    assert matcher.started_from == 0
+    assert matcher.match([("md5", "3" * 32)]).matches
+    assert matcher.match([("md5", "2" * 32)]).matches == []
+    restored.close()
+
+
+@pytest.mark.parametrize("damage", ["exact.npz", "meta.json"])
+def test_any_damaged_snapshot_file_means_a_rebuild(
+    store: Store, tmp_path: Path, damage: str
+) -> None:
+    _fill(store, "S", "survivor", [NewSignal("md5", "4" * 32)])
+    Matcher(store, tmp_path / "snap").save_snapshot()
+    target = tmp_path / "snap" / damage
+    target.write_bytes(target.read_bytes()[:20] if damage.endswith("npz") else b"[1, 2]")
+    matcher = Matcher(store, tmp_path / "snap")
+    assert matcher.started_from == 0 and matcher.match([("md5", "4" * 32)]).matches
+
+
+def test_a_snapshot_folder_that_cannot_be_written_is_not_fatal(
+    store: Store, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert Matcher(store, blocker).save_snapshot() is False
+
+
+def test_a_malformed_value_written_behind_the_store_is_skipped(store: Store) -> None:
+    good = _pdq()
+    _fill(store, "S", "survivor", [NewSignal("pdq", good), NewSignal("pdq", _pdq())])
+    with store.write() as session:
+        session.execute(text("UPDATE signals SET value = 'zz' WHERE value != :v"), {"v": good})
+    matcher = Matcher(store)
+    assert [m.type for m in matcher.match([("pdq", good)]).matches] == ["pdq"]
+
+
+_SAVER = """
+import sys
+from pathlib import Path
+from reclaim.matching import Matcher
+from reclaim.store import Store
+store = Store.open(sys.argv[1])
+matcher = Matcher(store, Path(sys.argv[2]))
+for _ in range(15):
+    assert matcher.save_snapshot()
+store.close()
+"""
+
+
+def test_processes_saving_snapshots_at_once_leave_a_consistent_one(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    store = Store.open(sqlite_url)
+    values = [_pdq() for _ in range(300)]
+    _fill(store, "S", "survivor", [NewSignal("pdq", v) for v in values])
+    savers = [
+        subprocess.Popen([sys.executable, "-c", _SAVER, sqlite_url, str(tmp_path / "snap")])
+        for _ in range(3)
+    ]
+    assert [p.wait(120) for p in savers] == [0, 0, 0]
+    matcher = Matcher(store, tmp_path / "snap")
+    assert matcher.started_from > 0
+    assert all(matcher.match([("pdq", v)], threshold=0).matches for v in values)
+    store.close()

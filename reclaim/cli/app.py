@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from reclaim import __version__
-from reclaim.cli.output import EXIT_OK
+from reclaim.cli.output import EXIT_OK, EXIT_USAGE
 from reclaim.settings import Settings
 
 app = typer.Typer(
@@ -45,7 +46,14 @@ def main_options(
 ) -> None:
     """Reclaim: find and remove non-consensual intimate images by fingerprint alone."""
     overrides = {"database_url": db} if db else {}
-    ctx.obj = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        ctx.obj = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RECLAIM_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        typer.echo(f"error: invalid setting: {problems}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def main() -> None:

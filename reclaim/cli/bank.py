@@ -138,7 +138,7 @@ def import_list(
         report = import_hash_list(store, name, sys.stdin, "<stdin>", settings.pdq_min_quality)
     else:
         try:
-            stream = file.open(encoding="utf-8", newline="")
+            stream = file.open(encoding="utf-8-sig", newline="")
         except OSError as exc:
             raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from exc
         with stream:
@@ -173,6 +173,8 @@ def export(
         raise UsageError(f"--format must be jsonl or csv, not {output_format!r}")
     chosen = OutputFormat.JSON if output_format == "jsonl" else OutputFormat.CSV
     store = open_store(ctx)
+    with store.read() as session:
+        BankRepository(session).bank_get(name)  # an unknown bank: no header, just the error
     with writer(chosen, _EXPORT_COLUMNS) as out:
         for record in export_bank(store, name):
             out.send(record)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Final, Self
@@ -155,7 +156,10 @@ class HammingIndexBase(ABC):
         """Read an index written by ``save``. With ``mmap`` the arrays are mapped
         copy-on-write instead of read, so loading is instant and pages come in on use."""
         params, arrays = read_index_file(Path(path), cls.kind, mmap=mmap)
-        return cls._from_arrays(params, arrays)
+        try:
+            return cls._from_arrays(params, arrays)
+        except IndexFileError as exc:
+            raise IndexFileError(f"{path}: {exc.message}") from exc
 
 
 def write_index_file(
@@ -174,16 +178,21 @@ def write_index_file(
     for entry in described:
         entry["offset"] += data_start
     header = _encode_header(kind, params, described, header_size)
-    temporary = path.with_name(path.name + ".partial")
-    with temporary.open("wb") as handle:
-        handle.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)))
-        handle.write(header)
-        for entry, array in zip(described, arrays.values(), strict=True):
-            handle.seek(entry["offset"])
-            np.ascontiguousarray(array).tofile(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".partial")
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)))
+            handle.write(header)
+            for entry, array in zip(described, arrays.values(), strict=True):
+                handle.seek(entry["offset"])
+                np.ascontiguousarray(array).tofile(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _header_size(kind: str, params: dict[str, int], described: list[dict[str, Any]]) -> int:

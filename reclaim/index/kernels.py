@@ -195,6 +195,36 @@ def scan(words: Any, alive: Any, stop: int, queries: Any, radius: int) -> tuple[
     return offsets, rows[:found], dists[:found]
 
 
+@njit(cache=True)
+def slots_are_sound(slots: Any, ids: Any, alive: Any, rows: int) -> bool:
+    """Whether the id table holds exactly the live rows, each once, findable by its id,
+    with a free slot left (so every lookup ends)."""
+    if len(slots) == 0 or (len(slots) & (len(slots) - 1)) != 0:
+        return False
+    seen = np.zeros(rows, dtype=np.uint8)
+    empty = 0
+    for value in slots:
+        if value == EMPTY:
+            empty += 1
+        elif value >= 0:
+            if value >= rows or not alive[value] or seen[value]:
+                return False
+            seen[value] = 1
+    if empty == 0:
+        return False
+    mask = len(slots) - 1
+    for row in range(rows):
+        if alive[row] != seen[row]:
+            return False
+        if alive[row]:
+            slot = _slot_of(ids[row], mask)
+            while slots[slot] != row:
+                if slots[slot] == EMPTY:
+                    return False
+                slot = (slot + 1) & mask
+    return True
+
+
 @njit(inline="always", cache=True)
 def _slot_of(key: int, mask: int) -> Any:
     # splitmix64's finaliser: spreads clustered ids over the table.

@@ -254,6 +254,8 @@ class HammingIndex(HammingIndexBase):
             raise IndexFileError("index file: links point outside the stored rows")
         if int(self._alive[:rows].sum()) != self._count:
             raise IndexFileError("index file: live rows do not match the stored count")
+        if not kernels.slots_are_sound(self._slots, self._ids, self._alive, rows):
+            raise IndexFileError("index file: the id table does not match the live rows")
 
 
 def _ball(bits: int, reach: int) -> int:

@@ -17,9 +17,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reclaim.errors import ConfigurationError
@@ -34,7 +35,8 @@ def normalise_url(url: str) -> str:
     """Give PostgreSQL URLs the psycopg driver; refuse URLs SQLAlchemy cannot parse."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+        parsed.port  # noqa: B018 - a non-numeric port only fails when read
+    except (ArgumentError, ValueError) as exc:
         raise ConfigurationError(f"database URL {url!r} is not valid: {exc}") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -71,9 +73,14 @@ class Store:
                 command.upgrade(config, "head")
                 if connection.execute(select(StoreInfo.id)).first() is None:
                     connection.execute(insert(StoreInfo).values(id=1, store_id=str(uuid.uuid4())))
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise ConfigurationError(
                 f"cannot open the store at {self.safe_url}: {exc.orig}"
+            ) from exc
+        except CommandError as exc:
+            raise ConfigurationError(
+                f"the store at {self.safe_url} has a schema this Reclaim does not know "
+                f"(written by a newer version?): {exc}"
             ) from exc
         except OSError as exc:
             raise ConfigurationError(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from reclaim.errors import UnknownSignalError
+from reclaim.errors import HashFormatError, UnknownSignalError
+from reclaim.hashing.base import normalise_signal
 from reclaim.store.models import SequenceCounter, Signal, SignalStatus, utcnow
 
 _BATCH: Final = 5_000
@@ -60,6 +61,11 @@ class SignalRepository:
         many were new. Runs in the caller's transaction: all are stored or none."""
         if not signals:
             return 0
+        for signal in signals:  # the store keeps only canonical values
+            if normalise_signal(signal.type, signal.value) != (signal.type, signal.value):
+                raise HashFormatError(
+                    f"{signal.type} value not in canonical form: {signal.value!r}"
+                )
         first = self._reserve(len(signals))
         connection = self.session.connection()
         created = _bind_datetime(connection, utcnow())
@@ -98,22 +104,28 @@ class SignalRepository:
     def signal_set_status(self, bank_id: int, ids: Sequence[int], status: SignalStatus) -> None:
         """Change the status of signals of one bank; unknown ids change nothing."""
         unique = sorted(set(ids))
-        held = set(
-            self.session.scalars(
-                select(Signal.id).where(Signal.bank_id == bank_id, Signal.id.in_(unique))
+        held: set[int] = set()
+        for start in range(0, len(unique), _BATCH):
+            chunk = unique[start : start + _BATCH]
+            held.update(
+                self.session.scalars(
+                    select(Signal.id).where(Signal.bank_id == bank_id, Signal.id.in_(chunk))
+                )
             )
-        )
         missing = [i for i in unique if i not in held]
         if missing:
             raise UnknownSignalError(f"the bank holds no signal with id {missing[:5]}")
         first = self._reserve(len(unique))
-        now = utcnow()
-        for offset, ident in enumerate(unique):
-            self.session.execute(
-                update(Signal)
-                .where(Signal.id == ident)
-                .values(status=status.value, seq=first + offset, updated_at=now)
-            )
+        table = cast(Table, Signal.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("target"))
+            .values(status=status.value, seq=bindparam("new_seq"), updated_at=utcnow())
+        )
+        self.session.execute(
+            statement,
+            [{"target": ident, "new_seq": first + offset} for offset, ident in enumerate(unique)],
+        )
 
     def signals_since(self, seq: int, limit: int = 50_000) -> list[SignalChange]:
         """Signals changed after sequence number ``seq``, oldest change first."""
@@ -124,6 +136,14 @@ class SignalRepository:
             .limit(limit)
         )
         return [SignalChange(*row) for row in rows]
+
+    def signal_get(self, ident: int) -> SignalChange | None:
+        row = self.session.execute(
+            select(
+                Signal.id, Signal.bank_id, Signal.type, Signal.value, Signal.status, Signal.seq
+            ).where(Signal.id == ident)
+        ).first()
+        return SignalChange(*row) if row else None
 
     def signal_latest_seq(self) -> int:
         value = self.session.scalar(

@@ -102,3 +102,15 @@ def test_withdraw_stops_a_match(store_url: str, photos: list[Path]) -> None:
     assert code == 0 and withdrawn["withdrawn"] == sorted(map(int, ids))
     _, [after], _ = _run(store_url, "match", str(photos[0]))
     assert after["matches"] == []
+
+
+def test_a_bad_setting_is_a_usage_error_naming_the_variable(sqlite_url: str) -> None:
+    result = runner.invoke(
+        app, ["--db", sqlite_url, "bank", "list"], env={"RECLAIM_MATCH_THRESHOLD": "abc"}
+    )
+    assert result.exit_code == 2 and "RECLAIM_MATCH_THRESHOLD" in result.stderr
+
+
+def test_exporting_an_unknown_bank_prints_no_header(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["--db", sqlite_url, "bank", "export", "X", "--format", "csv"])
+    assert result.exit_code == 1 and result.stdout == "" and "'X'" in result.stderr

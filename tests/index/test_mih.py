@@ -238,3 +238,28 @@ def test_refusals_leave_the_index_unchanged() -> None:
 
 def test_empty_index_finds_nothing() -> None:
     assert HammingIndex().search(np.zeros((2, 32), dtype=np.uint8), 64) == [[], []]
+
+
+def _saved_then_edited(tmp_path: Path, edit: object) -> Path:
+    index = HammingIndex.build(np.arange(50, dtype=np.int64), np.zeros((50, 32), np.uint8))
+    index.remove(np.array([7], dtype=np.int64))
+    edit(index)  # type: ignore[operator]
+    index.save(tmp_path / "edited.idx")
+    return tmp_path / "edited.idx"
+
+
+def test_an_id_table_entry_for_a_removed_row_is_refused(tmp_path: Path) -> None:
+    def revive_slot(index: HammingIndex) -> None:
+        free = int(np.flatnonzero(index._slots == -1)[0])
+        index._slots[free] = 7  # row 7 was removed
+
+    with pytest.raises(IndexFileError, match=r"edited\.idx: .*id table"):
+        HammingIndex.load(_saved_then_edited(tmp_path, revive_slot))
+
+
+def test_an_id_table_without_a_free_slot_is_refused(tmp_path: Path) -> None:
+    def fill(index: HammingIndex) -> None:
+        index._slots[index._slots == -1] = -2
+
+    with pytest.raises(IndexFileError, match="id table"):
+        HammingIndex.load(_saved_then_edited(tmp_path, fill))

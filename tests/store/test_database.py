@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from reclaim.errors import ConfigurationError
 from reclaim.store import Store
@@ -65,3 +65,23 @@ def test_processes_opening_a_new_store_at_once_agree(store_url: str) -> None:
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         identities = pool.map(_open, [store_url] * 4)
     assert len(set(identities)) == 1
+
+
+def test_a_url_with_a_bad_port_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="not valid"):
+        normalise_url("postgresql://127.0.0.1:abc/test")
+
+
+def test_a_file_that_is_not_a_database_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "x.db").write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(ConfigurationError, match="cannot open the store"):
+        Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+
+
+def test_a_store_from_a_newer_version_is_refused(sqlite_url: str) -> None:
+    store = Store.open(sqlite_url)
+    with store.write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.close()
+    with pytest.raises(ConfigurationError, match="newer version"):
+        Store.open(sqlite_url)

@@ -5,7 +5,7 @@ import secrets
 
 import pytest
 
-from reclaim.errors import UnknownSignalError
+from reclaim.errors import HashFormatError, UnknownSignalError
 from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
 
 
@@ -125,3 +125,23 @@ def test_processes_adding_to_one_bank_at_once_lose_nothing(store: Store, store_u
         changes = SignalRepository(session).signals_since(0, limit=10_000)
     assert len(changes) == 3_000
     assert len({c.seq for c in changes}) == 3_000
+
+
+def test_withdrawing_more_ids_than_one_query_takes(store: Store) -> None:
+    bank = _bank(store)
+    signals = [NewSignal("md5", f"{i:032x}") for i in range(70_000)]
+    with store.write() as session:
+        repository = SignalRepository(session)
+        repository.signal_add_many(bank, signals)
+        ids = list(repository.signal_ids(bank, signals).values())
+    with store.write() as session:
+        SignalRepository(session).signal_set_status(bank, ids, SignalStatus.WITHDRAWN)
+    with store.read() as session:
+        changes = SignalRepository(session).signals_since(0, limit=100_000)
+    assert len(changes) == 70_000 and {c.status for c in changes} == {"withdrawn"}
+
+
+def test_values_not_in_canonical_form_are_refused(store: Store) -> None:
+    bank = _bank(store)
+    with store.write() as session, pytest.raises(HashFormatError, match="canonical"):
+        SignalRepository(session).signal_add_many(bank, [NewSignal("md5", "A" * 32)])
