@@ -76,10 +76,9 @@ def check_ids(ids: object, count: int | None = None) -> Ids:
         raise IndexInputError(f"ids must have shape (n,), got {ids.shape}")
     if count is not None and len(ids) != count:
         raise IndexInputError(f"got {len(ids)} ids for {count} codes")
-    unique = np.unique(ids)
-    if len(unique) != len(ids):
-        repeated = _repeated(ids)
-        raise IndexInputError(f"ids must be unique; repeated: {repeated}")
+    ordered = np.sort(ids)  # far faster than np.unique on millions of ids
+    if len(ordered) > 1 and bool(np.any(ordered[1:] == ordered[:-1])):
+        raise IndexInputError(f"ids must be unique; repeated: {_repeated(ordered)}")
     return ids
 
 
@@ -92,9 +91,8 @@ def check_radius(radius: object) -> int:
     return int(radius)
 
 
-def _repeated(ids: Ids, shown: int = 5) -> str:
-    values, counts = np.unique(ids, return_counts=True)
-    repeated = values[counts > 1]
+def _repeated(ordered: Ids, shown: int = 5) -> str:
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     listed = ", ".join(str(v) for v in repeated[:shown])
     return listed + (f" and {len(repeated) - shown} more" if len(repeated) > shown else "")
 
@@ -152,9 +150,10 @@ class HammingIndexBase(ABC):
         write_index_file(Path(path), self.kind, self._params(), self._arrays())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, mmap: bool = False) -> Self:
-        """Read an index written by ``save``. With ``mmap`` the arrays are mapped
-        copy-on-write instead of read, so loading is instant and pages come in on use."""
+    def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> Self:
+        """Read an index written by ``save``. The arrays are mapped copy-on-write (changes
+        stay in memory; the file is only ever replaced whole, never changed in place), so
+        loading costs little more than the consistency checks; ``mmap=False`` reads them."""
         params, arrays = read_index_file(Path(path), cls.kind, mmap=mmap)
         try:
             return cls._from_arrays(params, arrays)
