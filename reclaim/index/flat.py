@@ -49,7 +49,7 @@ class FlatIndex(HammingIndexBase):
     def add(self, ids: Ids, codes: Codes) -> None:
         codes = check_codes(codes)
         ids = check_ids(ids, len(codes))
-        held = np.intersect1d(ids, self._ids)
+        held = ids[np.isin(ids, self._ids)]
         if len(held):
             raise IndexInputError(f"ids already in the index: {held[:5].tolist()}")
         self._ids = np.concatenate([self._ids, ids])
@@ -57,7 +57,7 @@ class FlatIndex(HammingIndexBase):
 
     def remove(self, ids: Ids) -> None:
         ids = check_ids(ids)
-        missing = np.setdiff1d(ids, self._ids)
+        missing = ids[~np.isin(ids, self._ids)]
         if len(missing):
             raise UnknownIdError(f"ids not in the index: {missing[:5].tolist()}")
         keep = ~np.isin(self._ids, ids)
@@ -96,8 +96,10 @@ class FlatIndex(HammingIndexBase):
             raise IndexFileError("flat index file: arrays do not match the stored count")
         if ids.dtype != np.int64 or words.dtype != np.uint64:
             raise IndexFileError("flat index file: arrays have the wrong types")
-        if len(np.unique(ids)) != len(ids):
-            raise IndexFileError("flat index file: repeated ids")
+        try:
+            check_ids(np.asarray(ids))
+        except IndexInputError as exc:
+            raise IndexFileError(f"flat index file: {exc.message}") from exc
         index = cls()
         index._ids = np.asarray(ids)
         index._words = np.asarray(words)
