@@ -200,6 +200,7 @@ class HammingIndex(HammingIndexBase):
         ids = check_ids(ids, len(codes))
         index = cls(len(ids) + len(ids) // 16)
         index._bulk_insert(ids, as_words(codes))
+        warm_up()
         return index
 
     def _arrays(self) -> dict[str, NDArray[Any]]:
@@ -245,6 +246,7 @@ class HammingIndex(HammingIndexBase):
         index._alive, index._heads = arrays["alive"], arrays["heads"]
         index._nexts, index._slots = arrays["nexts"], arrays["slots"]
         index._check_links()
+        warm_up()
         return index
 
     def _check_links(self) -> None:
@@ -257,6 +259,26 @@ class HammingIndex(HammingIndexBase):
             raise IndexFileError("index file: live rows do not match the stored count")
         if not kernels.slots_are_sound(self._slots, self._ids, self._alive, rows):
             raise IndexFileError("index file: the id table does not match the live rows")
+
+
+@lru_cache(maxsize=1)
+def warm_up() -> None:
+    """Run every kernel once on a tiny index, so that loading their compiled code (about
+    10 ms each, once per process) happens here and not in the first add or search."""
+    index = HammingIndex()
+    codes = np.zeros((2, 32), dtype=np.uint8)
+    codes[1, 0] = 1
+    ids = np.array([1, 2], dtype=np.int64)
+    index.add(ids, codes)
+    index.holds(ids)
+    index.search(codes, 31)
+    layout = index._layout
+    masks, counts = _flip_masks(layout.bits, 1)
+    kernels.search_tables(
+        index._words, index._alive, index._heads, index._nexts, layout.bits,
+        masks, counts, as_words(codes), 31, 1, 31 % layout.blocks,
+    )  # fmt: skip
+    index.remove(ids)
 
 
 def _ball(bits: int, reach: int) -> int:
