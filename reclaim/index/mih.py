@@ -11,10 +11,11 @@ found (exact), each is reported by the first block that reaches it (no duplicate
 Each table is an array of bucket heads (``2**b`` int32) and a next-pointer per row
 (int32): adding a code is ``m`` pointer writes, removing one clears a flag. ``b`` grows
 with capacity (two to four codes per bucket, at most 22 bits), so next-pointers cost
-``4 * m`` bytes per code and bucket heads one to two times ``m``. When the row arrays are full, or more than half
-the rows are removed codes, the tables are rebuilt at the new size (amortised, like a
-growing list). Radii for which probing would touch more buckets than a quarter of the
-rows fall back to a compiled linear scan: results are exact either way.
+``4 * m`` bytes per code and bucket heads one to two times ``m``. When the row arrays
+are full, or more than half the rows are removed codes, the tables are rebuilt at the
+new size (amortised, like a growing list). Radii for which probing would touch more
+buckets than a quarter of the rows fall back to a compiled linear scan: results are
+exact either way.
 """
 
 from __future__ import annotations
