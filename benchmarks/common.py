@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
 
 
 def pin_to_one_cpu() -> str:
@@ -61,3 +64,10 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: in
     print("  ".join("-" * width for width in widths))
     for row in rows:
         print(line(row))
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    """Write a benchmark's results as indented JSON and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nResults written to {path}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import cv2
 import imagehash
 import numpy as np
 from common import machine_info as common_machine_info
-from common import pin_to_one_cpu, print_table
+from common import pin_to_one_cpu, print_table, write_json
 from numpy.typing import NDArray
 from perception.hashers import PDQHash
 from PIL import Image, ImageOps
@@ -349,9 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "images": [asdict(f) for f in fidelity],
             },
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"\nResults written to {args.json}")
+        write_json(args.json, report)
     return 0
 
 

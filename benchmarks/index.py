@@ -67,7 +67,6 @@ import argparse
 import ctypes
 import gc
 import itertools
-import json
 import os
 import statistics
 import subprocess
@@ -82,7 +81,7 @@ from typing import Any, Final
 import faiss
 import numpy as np
 from common import machine_info as common_machine_info
-from common import pin_to_one_cpu, print_table
+from common import pin_to_one_cpu, print_table, write_json
 from numpy.typing import NDArray
 from PIL import Image
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -1266,9 +1265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for case in cases
             ],
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"\nResults written to {args.json}")
+        write_json(args.json, report)
     return 0
 
 

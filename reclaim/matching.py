@@ -158,7 +158,7 @@ class Matcher:
         """Matches for the signals of one piece of content."""
         if time.monotonic() - self._synced_at > self.max_lag:
             self.sync()
-        wanted = self._bank_ids(banks)
+        wanted = self._known_banks(banks)
         found: list[tuple[int, str, int]] = []  # signal id, type, distance
         pdq_values = []
         for signal_type, value in signals:
@@ -173,20 +173,20 @@ class Matcher:
                 found.extend((i, SignalType.PDQ.value, d) for i, d in hits)
         return self._decide(found, wanted)
 
-    def _bank_ids(self, names: Sequence[str] | None) -> set[int] | None:
+    def _known_banks(self, names: Sequence[str] | None) -> set[str] | None:
+        """The requested bank names, each checked to exist (after one sync if need be)."""
         if not names:
             return None
-        by_name = {state.name: bank_id for bank_id, state in self._banks.items()}
-        missing = [n for n in names if n not in by_name]
-        if missing:
-            self.sync()
-            by_name = {state.name: bank_id for bank_id, state in self._banks.items()}
-            missing = [n for n in names if n not in by_name]
-        if missing:
-            raise UnknownBankError(f"no bank named {missing[0]!r}")
-        return {by_name[n] for n in names}
+        for attempt in range(2):
+            known = {state.name for state in self._banks.values()}
+            missing = [n for n in names if n not in known]
+            if not missing:
+                return set(names)
+            if attempt == 0:
+                self.sync()
+        raise UnknownBankError(f"no bank named {missing[0]!r}")
 
-    def _decide(self, found: list[tuple[int, str, int]], wanted: set[int] | None) -> MatchResult:
+    def _decide(self, found: list[tuple[int, str, int]], wanted: set[str] | None) -> MatchResult:
         best: dict[int, Match] = {}
         for signal_id, signal_type, distance in found:
             bank = self._banks.get(self._bank_of.get(signal_id, -1))
@@ -201,8 +201,7 @@ class Matcher:
         if hiding:
             return MatchResult(matches=[], suppressed_by=hiding)
         if wanted is not None:
-            names = {self._banks[i].name for i in wanted}
-            matches = [m for m in matches if m.bank in names]
+            matches = [m for m in matches if m.bank in wanted]
         return MatchResult(matches=matches)
 
     # --- snapshots -------------------------------------------------------------------

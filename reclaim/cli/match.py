@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from reclaim.banks import signals_of_record
 from reclaim.cli.app import app
 from reclaim.cli.common import fingerprint_options, open_matcher, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
@@ -49,20 +50,12 @@ def match(
                 out.send({"path": item.source, "matches": [], "error": item.to_dict()})
                 continue
             result = fingerprint_file(item, options)
-            signals = [
-                (name, value)
-                for name, value in (
-                    ("pdq", result.pdq),
-                    ("md5", result.md5),
-                    ("sha256", result.sha256),
-                )
-                if value is not None and not (name == "pdq" and result.low_quality)
-            ]
             if not result.ok:
                 failed += 1
                 out.send({"path": result.path, "matches": [], "error": result.error})
                 continue
-            outcome = matcher.match(signals, banks, limit)
+            signals, _ = signals_of_record(result.to_record(), settings.pdq_min_quality)
+            outcome = matcher.match([(s.type, s.value) for s in signals], banks, limit)
             record: dict[str, object] = {
                 "path": result.path,
                 "matches": [m.to_dict() for m in outcome.matches],

@@ -102,7 +102,3 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_SOME_FAILED) from None
 
     return run
-
-
-def err_console() -> Console:
-    return Console(stderr=True)

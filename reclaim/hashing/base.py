@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reclaim.errors import HashFormatError
-from reclaim.hashing.media import DecodedImage, MediaLimits, decode_image
+from reclaim.hashing.media import DecodedImage, MediaLimits, decode_image, read_media_file
 
 
 class SignalType(StrEnum):
@@ -99,7 +99,8 @@ class ImageHasher(ABC):
 
     def hash_file(self, path: Path) -> PdqHash:
         """Hash the image in the file at ``path``."""
-        return self.hash_image(decode_image(path.read_bytes(), str(path), self.limits))
+        data = read_media_file(path, self.limits)
+        return self.hash_image(decode_image(data, str(path), self.limits))
 
     def hash_image(self, image: DecodedImage) -> PdqHash:
         """Hash an already decoded image."""
