@@ -1,28 +1,44 @@
-"""Bank services: filling banks from files and hash lists, exporting them, withdrawing.
+"""Bank services: creating and sharing banks, filling them from files, hash lists and
+API calls, listing, exporting and withdrawing their signals — each change audited.
 
-Hash lists are JSON lines as ``reclaim hash`` writes them, or CSV with ``pdq``, ``md5``
-and/or ``sha256`` columns (``quality``, ``source`` and ``path`` are read when present).
 An import is checked whole before anything is stored, and stored in one transaction:
-the bank afterwards holds the whole file or is as it was.
+the bank afterwards holds the whole file or is as it was. ``principal`` is the calling
+organisation's key over the API; ``None`` means the command line, which acts on every
+bank.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import getpass
+import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from reclaim.errors import HashFormatError, ImportFileError
+from sqlalchemy.orm import Session
+
+from reclaim.errors import HashFormatError, PermissionDenied, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.files import FileFingerprint, FingerprintOptions, fingerprint_file
+from reclaim.hashlists import parse_hash_list, signals_of_record
+from reclaim.keys import Principal
 from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
+from reclaim.store.audit import AuditRepository
+from reclaim.store.models import Bank, Signal
+from reclaim.store.organisations import OrganisationRepository
 
-_SIGNAL_FIELDS: Final = tuple(t.value for t in SignalType)
-_PROBLEMS_SHOWN: Final = 20
+MAX_SIGNALS_PER_CALL: Final = 10_000
+
+
+def local_actor() -> str:
+    """How the audit log names someone using the command line on this machine."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        user = str(os.getuid())
+    return f"cli:{user}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,120 +53,255 @@ class ImportReport:
     skipped_low_quality: int
 
 
-def signals_of_record(
-    record: dict[str, Any], min_quality: int, source: str | None = None
-) -> tuple[list[NewSignal], int]:
-    """The signals a hash record carries, and how many PDQ hashes were too low in quality."""
-    signals: list[NewSignal] = []
-    low = 0
-    quality = _quality(record.get("quality"))
-    label = source or _text(record.get("source")) or _text(record.get("path"))
-    for field in _SIGNAL_FIELDS:
-        raw = record.get(field)
-        if raw is None or raw == "":
-            continue
-        if not isinstance(raw, str):
-            raise HashFormatError(f"{field} must be a string, got {type(raw).__name__}")
-        kind, value = normalise_signal(field, raw)
-        if kind is SignalType.PDQ and quality is not None and quality < min_quality:
-            low += 1
-            continue
-        signals.append(
-            NewSignal(kind.value, value, quality if kind is SignalType.PDQ else None, label)
+@dataclass(frozen=True, slots=True)
+class BankView:
+    """A bank as its readers see it."""
+
+    name: str
+    kind: str
+    description: str
+    enabled: bool
+    owner: str | None
+    shared_with: list[str]
+    created_at: datetime
+    updated_at: datetime
+    signals: dict[str, dict[str, int]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddReport:
+    """What adding signals over the API did; ``errors`` names each refused item by index."""
+
+    added: int
+    duplicates: int
+    signals: list[dict[str, Any]]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- who may see and change a bank -------------------------------------------------------
+
+
+def bank_for(session: Session, name: str, principal: Principal | None, write: bool) -> Bank:
+    """The bank ``name`` if the caller may read it (or change it, with ``write``). A bank the
+    caller may not see is reported as unknown, so its existence is not revealed."""
+    bank = BankRepository(session).bank_get(name)
+    if principal is None or principal.is_admin or bank.owner_id == principal.organisation_id:
+        return bank
+    shared = OrganisationRepository(session).share_names([bank.id])[bank.id]
+    if principal.organisation not in shared:
+        raise UnknownBankError(f"no bank named {name!r}")
+    if write:
+        raise PermissionDenied(f"bank {name!r} is shared with you; only its owner may change it")
+    return bank
+
+
+def _views(session: Session, banks: Sequence[Bank], counts: bool = False) -> list[BankView]:
+    organisations = OrganisationRepository(session)
+    shares = organisations.share_names([b.id for b in banks])
+    owners = organisations.organisation_names([b.owner_id for b in banks if b.owner_id])
+    repository = BankRepository(session)
+    return [
+        BankView(
+            b.name,
+            b.kind,
+            b.description,
+            b.enabled,
+            owners.get(b.owner_id) if b.owner_id else None,
+            shares[b.id],
+            b.created_at,
+            b.updated_at,
+            repository.bank_counts(b) if counts else None,
         )
-    return signals, low
+        for b in banks
+    ]
 
 
-def parse_hash_list(
-    stream: TextIO, name: str, min_quality: int
-) -> tuple[list[NewSignal], int, int]:
-    """All signals of a hash list, its line count and its low-quality count; or an
-    ``ImportFileError`` listing every bad line by number."""
-    try:
-        text = stream.read()
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"{name}: not UTF-8 text (byte {exc.start}: {exc.reason})",
-            [f"{name}: byte {exc.start} cannot be decoded as UTF-8"],
-        ) from exc
-    text = text.removeprefix("\ufeff")  # a byte-order mark, as spreadsheets write
-    records = _csv_records(text, name) if _looks_like_csv(text) else _json_records(text)
-    signals: list[NewSignal] = []
-    problems: list[str] = []
-    low = 0
-    lines = 0
-    for number, record in records:
-        lines += 1
-        if isinstance(record, str):
-            problems.append(f"{name}:{number}: {record}")
-            continue
+def list_banks(store: Store, principal: Principal | None = None) -> list[BankView]:
+    with store.read() as session:
+        banks = BankRepository(session).bank_list()
+        if principal is not None and not principal.is_admin:
+            shares = OrganisationRepository(session).share_names([b.id for b in banks])
+            banks = [
+                b
+                for b in banks
+                if b.owner_id == principal.organisation_id or principal.organisation in shares[b.id]
+            ]
+        return _views(session, banks)
+
+
+def get_bank(store: Store, name: str, principal: Principal | None = None) -> BankView:
+    with store.read() as session:
+        return _views(session, [bank_for(session, name, principal, write=False)], counts=True)[0]
+
+
+def create_bank(
+    store: Store,
+    name: str,
+    kind: str,
+    description: str = "",
+    *,
+    shared_with: Sequence[str] = (),
+    principal: Principal | None = None,
+    actor: str | None = None,
+) -> BankView:
+    """Create a bank, owned by the caller's organisation (none from the command line)."""
+    with store.write() as session:
+        bank = BankRepository(session).bank_create(name, kind, description)
+        bank.owner_id = principal.organisation_id if principal else None
+        _share(session, bank, shared_with)
+        AuditRepository(session).audit_append(
+            _actor(principal, actor),
+            "bank.create",
+            f"bank:{bank.name}",
+            {"kind": bank.kind, "shared_with": sorted(set(shared_with))},
+        )
+        return _views(session, [bank], counts=True)[0]
+
+
+def update_bank(
+    store: Store,
+    name: str,
+    *,
+    description: str | None = None,
+    enabled: bool | None = None,
+    shared_with: Sequence[str] | None = None,
+    principal: Principal | None = None,
+    actor: str | None = None,
+) -> BankView:
+    """Change a bank's description, whether it matches, or whom it is shared with."""
+    with store.write() as session:
+        bank = bank_for(session, name, principal, write=True)
+        changes: dict[str, Any] = {}
+        if description is not None:
+            bank.description = changes["description"] = description
+        if enabled is not None:
+            bank.enabled = changes["enabled"] = enabled
+        if shared_with is not None:
+            _share(session, bank, shared_with)
+            changes["shared_with"] = sorted(set(shared_with))
+        session.flush()
+        AuditRepository(session).audit_append(
+            _actor(principal, actor), "bank.update", f"bank:{bank.name}", changes
+        )
+        return _views(session, [bank], counts=True)[0]
+
+
+def _share(session: Session, bank: Bank, names: Sequence[str]) -> None:
+    organisations = OrganisationRepository(session)
+    organisations.share_set(bank, [organisations.organisation_get(n) for n in names])
+
+
+def _actor(principal: Principal | None, actor: str | None) -> str:
+    if actor:
+        return actor
+    return principal.actor if principal else local_actor()
+
+
+# --- signals over the API ---------------------------------------------------------------
+
+
+def add_signals(
+    store: Store,
+    name: str,
+    items: Sequence[dict[str, Any]],
+    min_quality: int,
+    principal: Principal | None = None,
+) -> AddReport:
+    """Store signals sent as ``{"type", "value", "quality"?, "source"?}`` items. Bad items are
+    reported by index and skipped; the good ones are stored together."""
+    accepted: list[NewSignal] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
         try:
-            found, too_low = signals_of_record(record, min_quality)
+            accepted.append(_new_signal(item, min_quality))
         except HashFormatError as exc:
-            problems.append(f"{name}:{number}: {exc.message}")
-            continue
-        if not found and not too_low:
-            problems.append(f"{name}:{number}: no pdq, md5 or sha256 hash in this line")
-        signals.extend(found)
-        low += too_low
-    if problems:
-        shown = problems[:_PROBLEMS_SHOWN]
-        more = len(problems) - len(shown)
-        summary = f"{name}: {len(problems)} bad line(s); nothing was imported"
-        raise ImportFileError(summary, shown + ([f"... and {more} more"] if more else []))
-    return signals, lines, low
-
-
-def _looks_like_csv(text: str) -> bool:
-    return not text.lstrip().startswith("{")
-
-
-def _json_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"not valid JSON ({exc.msg})"
-            continue
-        yield number, record if isinstance(record, dict) else "not a JSON object"
-
-
-def _csv_records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    columns = {c.strip().lower() for c in reader.fieldnames or []}
-    if not columns & set(_SIGNAL_FIELDS):
-        raise ImportFileError(
-            f"{name}: not a hash list: JSON lines, or CSV with a pdq, md5 or sha256 column",
-            [f"{name}:1: header has columns {sorted(columns)}"],
+            errors.append({"index": index, **exc.to_dict()})
+    unique = list(dict.fromkeys(accepted))
+    with store.write() as session:
+        bank = bank_for(session, name, principal, write=True)
+        repository = SignalRepository(session)
+        added = repository.signal_add_many(bank.id, unique)
+        ids = repository.signal_ids(bank.id, unique)
+        AuditRepository(session).audit_append(
+            _actor(principal, None),
+            "signals.add",
+            f"bank:{bank.name}",
+            {"added": added, "refused": len(errors)},
         )
-    for row in reader:
-        number = reader.line_num
-        if None in row:
-            yield number, "more fields than the header has columns"
-            continue
-        yield number, {k.strip().lower(): v for k, v in row.items() if k is not None}
+    stored = [{"type": s.type, "value": s.value, "id": ids[(s.type, s.value)]} for s in unique]
+    return AddReport(added, len(unique) - added, stored, errors)
 
 
-def _quality(raw: object) -> int | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        quality = int(str(raw))
-    except ValueError:
-        raise HashFormatError(f"quality must be a whole number 0-100, got {raw!r}") from None
-    if not 0 <= quality <= 100:
-        raise HashFormatError(f"quality must be 0-100, got {quality}")
-    return quality
+def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
+    kind, value = normalise_signal(str(item.get("type")), str(item.get("value", "")))
+    quality = item.get("quality")
+    if kind is SignalType.PDQ and quality is not None and quality < min_quality:
+        raise HashFormatError(
+            f"pdq quality {quality} is below the minimum of {min_quality}: not trusted for matching"
+        )
+    source = item.get("source")
+    return NewSignal(kind.value, value, quality if kind is SignalType.PDQ else None, source)
 
 
-def _text(raw: object) -> str | None:
-    return raw if isinstance(raw, str) and raw else None
+def list_signals(
+    store: Store, name: str, after: int, limit: int, principal: Principal | None = None
+) -> list[Signal]:
+    """A page of a bank's signals in id order (a read of case data: audited)."""
+    with store.write() as session:
+        bank = bank_for(session, name, principal, write=False)
+        page = SignalRepository(session).signal_page(bank.id, after, limit)
+        AuditRepository(session).audit_append(
+            _actor(principal, None),
+            "signals.read",
+            f"bank:{bank.name}",
+            {"after": after, "rows": len(page)},
+        )
+        return page
+
+
+def export_changes(
+    store: Store, name: str, since: int, limit: int, principal: Principal | None = None
+) -> list[Signal]:
+    """Signals changed after ``since`` (withdrawals included), oldest change first."""
+    with store.write() as session:
+        bank = bank_for(session, name, principal, write=False)
+        page = SignalRepository(session).signal_changes(bank.id, since, limit)
+        AuditRepository(session).audit_append(
+            _actor(principal, None),
+            "bank.export",
+            f"bank:{bank.name}",
+            {"since": since, "rows": len(page)},
+        )
+        return page
+
+
+def withdraw_signal(
+    store: Store, name: str, ident: int, principal: Principal | None = None
+) -> Signal:
+    with store.write() as session:
+        bank = bank_for(session, name, principal, write=True)
+        repository = SignalRepository(session)
+        repository.signal_of_bank(bank.id, ident)
+        repository.signal_set_status(bank.id, [ident], SignalStatus.WITHDRAWN)
+        AuditRepository(session).audit_append(
+            _actor(principal, None), "signal.withdraw", f"bank:{bank.name}/signal:{ident}"
+        )
+        signal = repository.signal_of_bank(bank.id, ident)
+        session.refresh(signal)
+        return signal
+
+
+# --- files and hash lists (the command line) ---------------------------------------------
 
 
 def import_hash_list(
-    store: Store, bank_name: str, stream: TextIO, source_name: str, min_quality: int
+    store: Store,
+    bank_name: str,
+    stream: TextIO,
+    source_name: str,
+    min_quality: int,
+    *,
+    actor: str | None = None,
 ) -> ImportReport:
     """Import a hash list into a bank, whole or not at all."""
     signals, lines, low = parse_hash_list(stream, source_name, min_quality)
@@ -158,6 +309,12 @@ def import_hash_list(
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         added = SignalRepository(session).signal_add_many(bank.id, unique)
+        AuditRepository(session).audit_append(
+            _actor(None, actor),
+            "signals.import",
+            f"bank:{bank.name}",
+            {"source": source_name, "added": added},
+        )
     return ImportReport(bank_name, lines, len(signals), added, len(signals) - added, low)
 
 
@@ -182,8 +339,11 @@ def _store_fingerprint(
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         repository = SignalRepository(session)
-        repository.signal_add_many(bank.id, signals)
+        added = repository.signal_add_many(bank.id, signals)
         ids = repository.signal_ids(bank.id, signals)
+        AuditRepository(session).audit_append(
+            local_actor(), "signals.add", f"bank:{bank.name}", {"added": added}
+        )
     record["signals"] = [{"type": s.type, "id": ids[(s.type, s.value)]} for s in signals]
     if result.low_quality:
         record["note"] = "PDQ quality below the minimum: only exact hashes were stored"
@@ -208,9 +368,19 @@ def export_bank(store: Store, bank_name: str) -> Iterator[dict[str, Any]]:
 
 
 def set_signal_status(
-    store: Store, bank_name: str, ids: Sequence[int], status: SignalStatus
+    store: Store,
+    bank_name: str,
+    ids: Sequence[int],
+    status: SignalStatus,
+    actor: str | None = None,
 ) -> None:
     """Withdraw (or otherwise re-status) signals of one bank; all or none."""
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         SignalRepository(session).signal_set_status(bank.id, ids, status)
+        AuditRepository(session).audit_append(
+            _actor(None, actor),
+            f"signals.{status.value}",
+            f"bank:{bank.name}",
+            {"ids": sorted(set(ids))[:100], "count": len(set(ids))},
+        )

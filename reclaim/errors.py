@@ -5,6 +5,11 @@
     ReclaimError                 anything Reclaim refuses, with a stable ``code``
     ├── UsageError               a caller asked for something impossible (CLI exit 2, HTTP 400)
     ├── ConfigurationError       settings that cannot work (refused at start-up)
+    ├── AccessError              the service refuses the caller
+    │   ├── AuthenticationError  no API key, or one that is unknown or revoked (HTTP 401)
+    │   ├── PermissionDenied     the key lacks the scope for this request (HTTP 403)
+    │   └── RateLimited          the key sent too many requests; ``retry_after`` (HTTP 429)
+    ├── NotReady                 the service is still loading its indexes (HTTP 503)
     └── InputError               input that cannot be processed (HTTP 422)
         ├── HashFormatError      a fingerprint string that is not a valid hash of its type
         ├── IndexInputError      codes, ids or a radius a Hamming index cannot take
@@ -13,6 +18,8 @@
         ├── UnknownBankError     a bank name the store does not hold
         ├── BankExistsError      creating a bank under a name already taken
         ├── UnknownSignalError   a signal id the bank does not hold
+        ├── UnknownOrganisationError an organisation name the store does not hold
+        ├── RequestTooLarge      a request body over the service's limit (HTTP 413)
         ├── ImportFileError      a hash list with bad lines (each named by number)
         └── MediaError           a file that cannot be fingerprinted; names the file
             ├── FileUnreadable   missing, a folder, no permission, a symlink loop
@@ -61,6 +68,39 @@ class ConfigurationError(ReclaimError):
     http_status = 500
 
 
+class AccessError(ReclaimError):
+    """The service refuses the caller."""
+
+    code = "access_denied"
+    http_status = 403
+
+
+class AuthenticationError(AccessError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class PermissionDenied(AccessError):
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(AccessError):
+    """Too many requests; ``retry_after`` says in how many seconds to try again."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotReady(ReclaimError):
+    code = "not_ready"
+    http_status = 503
+
+
 class InputError(ReclaimError):
     """Input data that cannot be processed."""
 
@@ -106,6 +146,16 @@ class BankExistsError(InputError):
 class UnknownSignalError(InputError):
     code = "unknown_signal"
     http_status = 404
+
+
+class UnknownOrganisationError(InputError):
+    code = "unknown_organisation"
+    http_status = 404
+
+
+class RequestTooLarge(InputError):
+    code = "request_too_large"
+    http_status = 413
 
 
 class ImportFileError(InputError):

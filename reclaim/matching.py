@@ -10,7 +10,11 @@ lets a new process start from disk plus the changes since, instead of from scrat
 
 Rules: only active signals of enabled banks match; PDQ matches within ``threshold``
 bits, MD5 and SHA-256 exactly; a match in an enabled negative bank suppresses every
-match in the other banks (the content is known benign).
+match in the other banks (the content is known benign). Given a ``viewer`` (an
+organisation), only the banks it owns or that are shared with it count, negative ones
+included; admin organisations see every bank.
+
+One matcher may serve many threads: syncs and searches take turns under a lock.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +39,7 @@ from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.index import HammingIndex
 from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
 from reclaim.store.models import Bank
+from reclaim.store.organisations import OrganisationRepository
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ class Match:
     signal_id: int
     type: str
     distance: int
+    bank_id: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"bank": self.bank, "signal_id": self.signal_id, "type": self.type,
@@ -63,11 +70,29 @@ class MatchResult:
     suppressed_by: list[Match] = field(default_factory=list)
 
 
+class Viewer(Protocol):
+    """Whose view of the banks a match takes (an API caller's ``Principal``)."""
+
+    @property
+    def organisation_id(self) -> int: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _BankState:
     name: str
     kind: str
     enabled: bool
+    owner_id: int | None = None
+    shared_with: frozenset[int] = frozenset()
+
+    def visible_to(self, viewer: Viewer | None) -> bool:
+        if viewer is None or viewer.is_admin:
+            return True
+        ident = viewer.organisation_id
+        return self.owner_id == ident or ident in self.shared_with
 
 
 class Matcher:
@@ -84,6 +109,7 @@ class Matcher:
         self._seq = 0
         self._last: tuple[int, str] | None = None  # id and value of the last change applied
         self._synced_at = 0.0
+        self._lock = threading.RLock()
         if snapshot_dir is not None:
             self._load_snapshot(snapshot_dir)
         #: The sequence number the matcher started from (0 without a usable snapshot).
@@ -98,9 +124,15 @@ class Matcher:
     def sync(self) -> int:
         """Apply every change since the last sync; returns how many signals changed."""
         applied = 0
-        with self.store.read() as session:
+        with self._lock, self.store.read() as session:
+            shares: dict[int, set[int]] = {}
+            for bank_id, organisation_id in OrganisationRepository(session).share_all():
+                shares.setdefault(bank_id, set()).add(organisation_id)
             self._banks = {
-                b.id: _BankState(b.name, b.kind, b.enabled) for b in session.query(Bank).all()
+                b.id: _BankState(
+                    b.name, b.kind, b.enabled, b.owner_id, frozenset(shares.get(b.id, ()))
+                )
+                for b in session.query(Bank).all()
             }
             repository = SignalRepository(session)
             while changes := repository.signals_since(self._seq, _PAGE):
@@ -154,11 +186,22 @@ class Matcher:
         signals: Sequence[tuple[str, str]],
         banks: Sequence[str] | None = None,
         threshold: int = DEFAULT_THRESHOLD,
+        viewer: Viewer | None = None,
     ) -> MatchResult:
         """Matches for the signals of one piece of content."""
+        with self._lock:
+            return self._match(signals, banks, threshold, viewer)
+
+    def _match(
+        self,
+        signals: Sequence[tuple[str, str]],
+        banks: Sequence[str] | None,
+        threshold: int,
+        viewer: Viewer | None,
+    ) -> MatchResult:
         if time.monotonic() - self._synced_at > self.max_lag:
             self.sync()
-        wanted = self._known_banks(banks)
+        wanted = self._known_banks(banks, viewer)
         found: list[tuple[int, str, int]] = []  # signal id, type, distance
         pdq_values = []
         for signal_type, value in signals:
@@ -171,14 +214,15 @@ class Matcher:
             codes = np.frombuffer(bytes.fromhex("".join(pdq_values)), dtype=np.uint8)
             for hits in self._pdq.search(codes.reshape(-1, 32), threshold):
                 found.extend((i, SignalType.PDQ.value, d) for i, d in hits)
-        return self._decide(found, wanted)
+        return self._decide(found, wanted, viewer)
 
-    def _known_banks(self, names: Sequence[str] | None) -> set[str] | None:
-        """The requested bank names, each checked to exist (after one sync if need be)."""
+    def _known_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[str] | None:
+        """The requested bank names, each checked to exist (after one sync if need be) and
+        to be visible to the viewer."""
         if not names:
             return None
         for attempt in range(2):
-            known = {state.name for state in self._banks.values()}
+            known = {s.name for s in self._banks.values() if s.visible_to(viewer)}
             missing = [n for n in names if n not in known]
             if not missing:
                 return set(names)
@@ -186,13 +230,16 @@ class Matcher:
                 self.sync()
         raise UnknownBankError(f"no bank named {missing[0]!r}")
 
-    def _decide(self, found: list[tuple[int, str, int]], wanted: set[str] | None) -> MatchResult:
+    def _decide(
+        self, found: list[tuple[int, str, int]], wanted: set[str] | None, viewer: Viewer | None
+    ) -> MatchResult:
         best: dict[int, Match] = {}
         for signal_id, signal_type, distance in found:
-            bank = self._banks.get(self._bank_of.get(signal_id, -1))
-            if bank is None or not bank.enabled:
+            bank_id = self._bank_of.get(signal_id, -1)
+            bank = self._banks.get(bank_id)
+            if bank is None or not bank.enabled or not bank.visible_to(viewer):
                 continue
-            match = Match(bank.name, signal_id, signal_type, distance)
+            match = Match(bank.name, signal_id, signal_type, distance, bank_id)
             if signal_id not in best or distance < best[signal_id].distance:
                 best[signal_id] = match
         matches = sorted(best.values(), key=lambda m: (m.distance, m.bank, m.signal_id))
@@ -206,6 +253,11 @@ class Matcher:
 
     # --- snapshots -------------------------------------------------------------------
 
+    @property
+    def size(self) -> int:
+        """How many active signals the matcher holds."""
+        return len(self._bank_of)
+
     def save_snapshot(self) -> bool:
         """Write the indexes and the sequence number they reflect. The snapshot is only a
         head start, so a folder that cannot be written is reported, not fatal."""
@@ -213,7 +265,7 @@ class Matcher:
             return False
         try:
             self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-            with _locked(self.snapshot_dir, fcntl.LOCK_EX):
+            with self._lock, _locked(self.snapshot_dir, fcntl.LOCK_EX):
                 self._write_snapshot(self.snapshot_dir)
         except OSError as exc:
             logger.warning("index snapshot not saved in %s: %s", self.snapshot_dir, exc)

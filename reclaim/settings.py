@@ -59,6 +59,31 @@ class Settings(BaseSettings):
         "trusted for matching (the PDQ authors' recommendation).",
     )
 
+    max_request_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the service accepts other than a file upload, "
+        "in bytes (uploads may be up to max_file_bytes plus 64 KiB of form overhead).",
+    )
+    rate_limit_per_second: float = Field(
+        200.0,
+        ge=0,
+        description="Requests per second each API key may make, per service process "
+        "(0: no limit). Bursts up to rate_limit_burst are allowed.",
+    )
+    rate_limit_burst: int = Field(
+        400,
+        ge=1,
+        description="How many requests an API key may make at once before the per-second "
+        "rate applies.",
+    )
+    key_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a service process trusts an API key it has checked before "
+        "checking it again: the longest a revoked key keeps working elsewhere.",
+    )
+
 
 def snapshot_dir(settings: Settings) -> Path:
     """Where the matcher keeps its index snapshot for this store."""

@@ -8,14 +8,24 @@ from typing import Annotated
 
 import typer
 
-from reclaim.banks import add_files, export_bank, import_hash_list, set_signal_status
+from reclaim import banks
+from reclaim.banks import (
+    BankView,
+    add_files,
+    create_bank,
+    export_bank,
+    get_bank,
+    import_hash_list,
+    set_signal_status,
+    update_bank,
+)
 from reclaim.cli.app import app
 from reclaim.cli.common import fingerprint_options, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
 from reclaim.errors import UsageError
 from reclaim.hashing.files import iter_media_paths
 from reclaim.store import BankRepository, SignalStatus
-from reclaim.store.models import Bank, BankKind
+from reclaim.store.models import BankKind
 
 bank_app = typer.Typer(
     help="Banks: named lists of fingerprints (survivor, verified, partner, negative).",
@@ -27,14 +37,24 @@ FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="json: one object per line; csv; table.")
 ]
 NameArgument = Annotated[str, typer.Argument(help="Bank name.", show_default=False)]
-_BANK_COLUMNS = ("name", "kind", "enabled", "description", "created_at")
+_BANK_COLUMNS = ("name", "kind", "enabled", "owner", "shared_with", "description", "created_at")
+ShareOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--share",
+        help="An organisation that may match against the bank and mirror it (repeat for several).",
+        show_default=False,
+    ),
+]
 
 
-def _bank_record(bank: Bank) -> dict[str, object]:
+def _bank_record(bank: BankView) -> dict[str, object]:
     return {
         "name": bank.name,
         "kind": bank.kind,
         "enabled": bank.enabled,
+        "owner": bank.owner,
+        "shared_with": bank.shared_with,
         "description": bank.description,
         "created_at": bank.created_at.isoformat(),
     }
@@ -52,23 +72,39 @@ def create(
         ),
     ] = BankKind.VERIFIED.value,
     description: Annotated[str, typer.Option("--description", help="What the bank holds.")] = "",
+    share: ShareOption = None,
 ) -> None:
     """Create a bank."""
-    store = open_store(ctx)
-    with store.write() as session:
-        bank = BankRepository(session).bank_create(name, kind, description)
-        record = _bank_record(bank)
+    bank = create_bank(open_store(ctx), name, kind, description, shared_with=share or [])
     with writer(OutputFormat.JSON, _BANK_COLUMNS) as out:
-        out.send(record)
+        out.send(_bank_record(bank))
+
+
+@bank_app.command("share")
+@reports_errors
+def share(
+    ctx: typer.Context,
+    name: NameArgument,
+    organisations: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Organisations to share it with; none to share it with nobody.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Set which organisations a bank is shared with (they may match against it and mirror
+    it; only its owner changes it)."""
+    bank = update_bank(open_store(ctx), name, shared_with=organisations or [])
+    with writer(OutputFormat.JSON, _BANK_COLUMNS) as out:
+        out.send(_bank_record(bank))
 
 
 @bank_app.command("list")
 @reports_errors
 def list_banks(ctx: typer.Context, output_format: FormatOption = OutputFormat.JSON) -> None:
     """List the banks."""
-    store = open_store(ctx)
-    with store.read() as session, writer(output_format, _BANK_COLUMNS) as out:
-        for bank in BankRepository(session).bank_list():
+    with writer(output_format, _BANK_COLUMNS) as out:
+        for bank in banks.list_banks(open_store(ctx)):
             out.send(_bank_record(bank))
 
 
@@ -78,11 +114,8 @@ def show(
     ctx: typer.Context, name: NameArgument, output_format: FormatOption = OutputFormat.JSON
 ) -> None:
     """Show a bank with its signal counts by type and status."""
-    store = open_store(ctx)
-    with store.read() as session:
-        repository = BankRepository(session)
-        bank = repository.bank_get(name)
-        record = {**_bank_record(bank), "signals": repository.bank_counts(bank)}
+    bank = get_bank(open_store(ctx), name)
+    record = {**_bank_record(bank), "signals": bank.signals}
     with writer(output_format, (*_BANK_COLUMNS, "signals")) as out:
         out.send(record)
 
@@ -197,11 +230,9 @@ def withdraw(
 
 
 def _set_enabled(ctx: typer.Context, name: str, enabled: bool) -> None:
-    store = open_store(ctx)
-    with store.write() as session:
-        record = _bank_record(BankRepository(session).bank_set_enabled(name, enabled))
+    bank = update_bank(open_store(ctx), name, enabled=enabled)
     with writer(OutputFormat.JSON, ()) as out:
-        out.send(record)
+        out.send(_bank_record(bank))
 
 
 @bank_app.command("enable")

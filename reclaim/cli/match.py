@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from reclaim.banks import signals_of_record
 from reclaim.cli.app import app
 from reclaim.cli.common import fingerprint_options, open_matcher, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
 from reclaim.hashing.files import fingerprint_file, iter_media_paths
+from reclaim.hashlists import signals_of_record
 
 
 @app.command("match")

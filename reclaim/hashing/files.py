@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reclaim.errors import FileUnreadable, MediaError, ReclaimError
+from reclaim.errors import EmptyFile, FileTooLarge, FileUnreadable, MediaError, ReclaimError
 from reclaim.hashing.exact import exact_hashes
 from reclaim.hashing.media import MediaLimits, decode_image, is_image_name, read_media_file
 from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
@@ -73,11 +73,29 @@ def fingerprint_file(path: str | Path, options: FingerprintOptions) -> FileFinge
         data = read_media_file(Path(path), options.limits)
     except ReclaimError as exc:
         return FileFingerprint(path=source, error=exc.to_dict())
-    exact = exact_hashes(data)
+    return fingerprint_bytes(data, source, options)
+
+
+def fingerprint_bytes(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
+    """Every signal of a file's bytes; never raises for bad input (see ``fingerprint_data``)."""
     try:
-        image = decode_image(data, source, options.limits)
+        return fingerprint_data(data, source, options)
     except ReclaimError as exc:
+        if not data or len(data) > options.limits.max_file_bytes:
+            return FileFingerprint(path=source, error=exc.to_dict())
+        exact = exact_hashes(data)
         return FileFingerprint(path=source, md5=exact.md5, sha256=exact.sha256, error=exc.to_dict())
+
+
+def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
+    """Every signal of a file's bytes (an upload); raises a ``MediaError`` naming ``source``."""
+    if not data:
+        raise EmptyFile(source, "file is empty (0 bytes)")
+    if len(data) > options.limits.max_file_bytes:
+        limit = options.limits.max_file_bytes
+        raise FileTooLarge(source, f"file has more bytes than the limit of {limit}")
+    exact = exact_hashes(data)
+    image = decode_image(data, source, options.limits)
     if options.dihedral:
         variants = dihedral_from_luma(image.luma)
         pdq, dihedral = variants.original, tuple(h.hex for h in variants.as_tuple())

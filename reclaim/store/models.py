@@ -40,6 +40,14 @@ class BankKind(StrEnum):
     NEGATIVE = "negative"  # known benign: a match here suppresses the others
 
 
+class OrganisationKind(StrEnum):
+    """Who an organisation is; ``admin`` organisations see every bank."""
+
+    PLATFORM = "platform"
+    SUPPORT_CENTRE = "support_centre"
+    ADMIN = "admin"
+
+
 class SignalStatus(StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
@@ -92,6 +100,33 @@ class SequenceCounter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class Organisation(Base):
+    """A platform, a support centre or the operators: owns banks, keys and matches."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key. ``prefix`` names it in logs and lookups; the whole key is kept only as an
+    Argon2 hash (``secret_hash``), so the store cannot give a key back."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(256))
+    scopes: Mapped[str] = mapped_column(String(256))  # space-separated
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class Bank(Base):
     __tablename__ = "banks"
 
@@ -100,8 +135,26 @@ class Bank(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(16))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The organisation that curates the bank; none for banks made on the command line,
+    # which only admin organisations see until they are shared.
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class BankShare(Base):
+    """A bank shared with another organisation: it may match against it and mirror it."""
+
+    __tablename__ = "bank_shares"
+
+    bank_id: Mapped[int] = mapped_column(
+        ForeignKey("banks.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Signal(Base):
@@ -109,6 +162,7 @@ class Signal(Base):
     __table_args__ = (
         UniqueConstraint("bank_id", "type", "value"),
         Index(None, "type", "value"),
+        Index(None, "bank_id", "seq"),  # partners' incremental exports of one bank
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -121,3 +175,34 @@ class Signal(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MatchRecord(Base):
+    """A match an organisation was told about: which signal, how close, when."""
+
+    __tablename__ = "match_records"
+    __table_args__ = (Index(None, "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    signal_id: Mapped[int] = mapped_column(BigInteger)
+    bank_id: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(16))
+    distance: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEvent(Base):
+    """One line of the append-only audit log. ``hash`` covers this row's fields and the
+    previous row's hash, so editing or deleting a row breaks the chain after it."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(256))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

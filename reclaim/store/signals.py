@@ -164,6 +164,37 @@ class SignalRepository:
             found.update({row.id: row for row in rows})
         return found
 
+    def signal_page(self, bank_id: int, after: int, limit: int) -> list[Signal]:
+        """Up to ``limit`` signals of a bank with ids above ``after``, in id order."""
+        return list(
+            self.session.scalars(
+                select(Signal)
+                .where(Signal.bank_id == bank_id, Signal.id > after)
+                .order_by(Signal.id)
+                .limit(limit)
+            )
+        )
+
+    def signal_changes(self, bank_id: int, since: int, limit: int) -> list[Signal]:
+        """Up to ``limit`` signals of a bank changed after sequence number ``since``, oldest
+        change first: what a partner mirroring the bank applies."""
+        return list(
+            self.session.scalars(
+                select(Signal)
+                .where(Signal.bank_id == bank_id, Signal.seq > since)
+                .order_by(Signal.seq)
+                .limit(limit)
+            )
+        )
+
+    def signal_of_bank(self, bank_id: int, ident: int) -> Signal:
+        found = self.session.scalar(
+            select(Signal).where(Signal.bank_id == bank_id, Signal.id == ident)
+        )
+        if found is None:
+            raise UnknownSignalError(f"the bank holds no signal with id {ident}")
+        return found
+
     def signal_export(self, bank_id: int) -> Iterator[Any]:
         """Every signal of a bank, in id order, streamed."""
         statement = (

@@ -1,0 +1,63 @@
+"""The service: ``create_app(settings)`` wires the store, the matcher, keys, limits and
+routers together. Nothing else does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from reclaim import __version__
+from reclaim.api.errors import install_error_handlers
+from reclaim.api.limits import BodyLimit
+from reclaim.api.routers import banks, hashing, health, matching
+from reclaim.api.state import ServiceState
+from reclaim.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Reclaim matches fingerprints of images against banks of fingerprints of non-consensual
+intimate images. Send fingerprints (PDQ, MD5, SHA-256) or a file; files are hashed in
+memory and never kept.
+
+Authenticate with `Authorization: Bearer KEY` (keys are made by `reclaim keys create`).
+Errors are JSON: `{"error": {"code", "message"}}`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The Reclaim service for these settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ServiceState.open(settings)
+        app.state.service = state
+        state.start_loading()
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title="Reclaim",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        max_request_bytes=settings.max_request_bytes,
+        max_file_bytes=settings.max_file_bytes,
+    )
+    for module in (health, banks, hashing, matching):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``RECLAIM_*`` settings (what ``reclaim serve`` hands to each worker)."""
+    return create_app(get_settings())

@@ -1,0 +1,60 @@
+"""Every error leaves the service as JSON ``{"error": {"code", "message"}}`` with a 4xx
+status; an unexpected fault is logged and answered with a 500 of the same shape that
+says nothing of the internals."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from reclaim.errors import ImportFileError, RateLimited, ReclaimError
+
+logger = logging.getLogger("reclaim.api")
+
+
+def error_response(error: ReclaimError) -> JSONResponse:
+    body: dict[str, object] = dict(error.to_dict())
+    headers: dict[str, str] = {}
+    if isinstance(error, ImportFileError):
+        body["problems"] = error.problems
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse({"error": body}, status_code=error.http_status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, list[str]]:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    return (
+        problems[0] if len(problems) == 1 else f"{len(problems)} problems: {problems[0]}; ..."
+    ), problems
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ReclaimError)
+    async def reclaim_error(_request: Request, exc: ReclaimError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, problems = _validation_message(exc)
+        body = {"code": "invalid_request", "message": message, "problems": problems[:20]}
+        return JSONResponse({"error": body}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"code": code, "message": str(exc.detail)}
+        return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = {"code": "internal", "message": "the service failed to answer; it was logged"}
+        return JSONResponse({"error": body}, status_code=500)

@@ -1,0 +1,199 @@
+"""Matching fingerprints (or an upload) against the banks the caller sees."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from reclaim.api.auth import Matching, Service
+from reclaim.api.routers.hashing import fingerprint_public, fingerprint_upload
+from reclaim.api.schemas import (
+    BatchMatchItem,
+    BatchMatchRequest,
+    BatchMatchResponse,
+    ErrorBody,
+    ErrorDetail,
+    MatchPublic,
+    MatchRecordPage,
+    MatchRecordPublic,
+    MatchRequest,
+    MatchResponse,
+)
+from reclaim.api.state import ServiceState
+from reclaim.errors import InputError, ReclaimError, UsageError
+from reclaim.hashlists import signals_of_record
+from reclaim.keys import Principal
+from reclaim.match_records import list_matches, record_matches
+from reclaim.matching import MatchResult
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["matching"],
+    responses={
+        401: {"model": ErrorBody, "description": "No valid API key."},
+        403: {"model": ErrorBody, "description": "The key lacks the 'match' scope."},
+        404: {"model": ErrorBody, "description": "A named bank does not exist (for you)."},
+        422: {"model": ErrorBody, "description": "Invalid signals or upload."},
+        429: {"model": ErrorBody, "description": "Too many requests; see Retry-After."},
+        503: {"model": ErrorBody, "description": "The indexes are still loading."},
+    },
+)
+
+_MATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/MatchRequest"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "banks": {"type": "string", "description": "Comma-separated bank names."},
+                        "threshold": {"type": "integer", "minimum": 0, "maximum": 64},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _public(result: MatchResult) -> tuple[list[MatchPublic], bool]:
+    matches = [
+        MatchPublic(bank=m.bank, signal_id=m.signal_id, type=m.type, distance=m.distance)
+        for m in result.matches
+    ]
+    return matches, bool(result.suppressed_by)
+
+
+async def _match(
+    state: ServiceState,
+    principal: Principal,
+    signals: list[tuple[str, str]],
+    banks: list[str] | None,
+    threshold: int | None,
+) -> MatchResult:
+    chosen = state.settings.match_threshold if threshold is None else threshold
+    result = state.matcher.match(signals, banks, chosen, viewer=principal)
+    if result.matches:
+        await run_in_threadpool(record_matches, state.store, principal, result.matches)
+    return result
+
+
+@router.post(
+    "/match",
+    summary="Match signals (JSON) or an uploaded file (multipart) against your banks",
+    openapi_extra=_MATCH_BODY,
+)
+async def match(request: Request, state: Service, principal: Matching) -> MatchResponse:
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        return await _match_upload(request, state, principal)
+    if not content_type.startswith("application/json"):
+        raise UsageError("send JSON (application/json) or a file (multipart/form-data)")
+    try:
+        body = MatchRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise InputError(_first_problem(exc)) from None
+    signals: list[tuple[str, str]] = [(s.type, s.value) for s in body.signals]
+    matches, suppressed = _public(
+        await _match(state, principal, signals, body.banks, body.threshold)
+    )
+    return MatchResponse(matches=matches, suppressed=suppressed)
+
+
+async def _match_upload(
+    request: Request, state: ServiceState, principal: Principal
+) -> MatchResponse:
+    form = await request.form(max_files=1, max_fields=4)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InputError("the form needs a 'file' field holding the file to match")
+        banks = _banks_field(form.get("banks"))
+        threshold = _threshold_field(form.get("threshold"))
+        fingerprint = await fingerprint_upload(upload, state.options)
+    finally:
+        await form.close()
+    signals, _ = signals_of_record(fingerprint.to_record(), state.settings.pdq_min_quality)
+    pairs = [(s.type, s.value) for s in signals]
+    matches, suppressed = _public(await _match(state, principal, pairs, banks, threshold))
+    return MatchResponse(
+        matches=matches, suppressed=suppressed, fingerprint=fingerprint_public(fingerprint)
+    )
+
+
+def _banks_field(raw: object) -> list[str] | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise InputError("'banks' must be text: bank names separated by commas")
+    return [name.strip() for name in raw.split(",") if name.strip()] or None
+
+
+def _threshold_field(raw: object) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise InputError(f"'threshold' must be a whole number 0-64, got {raw!r}") from None
+    if not 0 <= value <= 64:
+        raise InputError(f"'threshold' must be 0-64, got {value}")
+    return value
+
+
+def _first_problem(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid JSON body"}
+    where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return f"{where}: {first.get('msg', 'invalid')}{more}"
+
+
+@router.post("/match/batch", summary="Match up to 1,000 signals, each on its own")
+async def match_batch(
+    body: BatchMatchRequest, state: Service, principal: Matching
+) -> BatchMatchResponse:
+    results: list[BatchMatchItem] = []
+    matcher = state.matcher
+    chosen = state.settings.match_threshold if body.threshold is None else body.threshold
+    if body.banks:
+        matcher.match([], body.banks, chosen, viewer=principal)  # refuse unknown banks whole
+    found = []
+    for index, signal in enumerate(body.signals):
+        try:
+            result = matcher.match(
+                [(signal.type, signal.value)], body.banks, chosen, viewer=principal
+            )
+        except ReclaimError as exc:
+            results.append(
+                BatchMatchItem(
+                    index=index, matches=[], suppressed=False, error=ErrorDetail(**exc.to_dict())
+                )
+            )
+            continue
+        matches, suppressed = _public(result)
+        found.extend(result.matches)
+        results.append(BatchMatchItem(index=index, matches=matches, suppressed=suppressed))
+    if found:
+        await run_in_threadpool(record_matches, state.store, principal, found)
+    return BatchMatchResponse(results=results)
+
+
+@router.get("/matches", summary="The matches your organisation was told of, oldest first")
+async def matches(
+    state: Service,
+    principal: Matching,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> MatchRecordPage:
+    rows = await run_in_threadpool(list_matches, state.store, principal, after, limit)
+    items = [MatchRecordPublic.model_validate(r, from_attributes=True) for r in rows]
+    return MatchRecordPage(items=items, next_after=items[-1].id if len(items) == limit else None)

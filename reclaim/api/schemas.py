@@ -1,0 +1,234 @@
+"""The shapes the API reads and writes (``XCreate``, ``XUpdate``, ``XPublic``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reclaim.store.models import BankKind
+
+BankName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", max_length=64)]
+OrganisationName = Annotated[str, Field(min_length=1, max_length=64)]
+SignalTypeName = Literal["pdq", "md5", "sha256"]
+MAX_BATCH = 1_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable error code, e.g. 'invalid_hash'.")
+    message: str = Field(description="What was wrong, naming the input.")
+    problems: list[str] | None = Field(None, description="Each bad item, where there are many.")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "loading", "failed"]
+    signals: int = Field(description="Active signals the matcher holds.")
+    seq: int = Field(description="The last change sequence number the matcher applied.")
+    detail: str | None = None
+
+
+class Me(BaseModel):
+    organisation: str
+    organisation_kind: str
+    scopes: list[str]
+    key_prefix: str
+
+
+# --- banks ---------------------------------------------------------------------------
+
+
+class BankCreate(Strict):
+    name: BankName
+    kind: BankKind = BankKind.VERIFIED
+    description: str = Field("", max_length=2000)
+    shared_with: list[OrganisationName] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Organisations that may match and mirror it.",
+    )
+
+
+class BankUpdate(Strict):
+    description: str | None = Field(None, max_length=2000)
+    enabled: bool | None = Field(None, description="Whether the bank's signals match.")
+    shared_with: list[OrganisationName] | None = Field(None, max_length=100)
+
+
+class BankPublic(BaseModel):
+    name: str
+    kind: str
+    description: str
+    enabled: bool
+    owner: str | None = Field(description="The organisation that curates it.")
+    shared_with: list[str]
+    created_at: datetime
+    updated_at: datetime
+    signals: dict[str, dict[str, int]] | None = Field(
+        None, description="Signal counts by type, then status (single-bank reads only)."
+    )
+
+
+class BankList(BaseModel):
+    items: list[BankPublic]
+
+
+# --- signals -------------------------------------------------------------------------
+
+
+class SignalIn(Strict):
+    type: SignalTypeName
+    value: str = Field(max_length=128)
+
+
+class SignalCreate(SignalIn):
+    quality: int | None = Field(None, ge=0, le=100)
+    source: str | None = Field(None, max_length=1000)
+
+
+class SignalsCreate(Strict):
+    signals: list[SignalCreate] = Field(min_length=1, max_length=10_000)
+
+
+class SignalRef(BaseModel):
+    type: str
+    value: str
+    id: int
+
+
+class ItemError(BaseModel):
+    index: int
+    code: str
+    message: str
+
+
+class SignalsAdded(BaseModel):
+    added: int = Field(description="Signals new to the bank.")
+    duplicates: int = Field(description="Signals the bank already held.")
+    signals: list[SignalRef]
+    errors: list[ItemError] = Field(description="Items refused, by index; the rest were stored.")
+
+
+class SignalPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: str
+    value: str
+    quality: int | None
+    source: str | None
+    status: str
+    seq: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SignalPage(BaseModel):
+    items: list[SignalPublic]
+    next_after: int | None = Field(
+        description="Pass as ?after= for the next page; null at the end."
+    )
+
+
+class ExportRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: str
+    value: str
+    quality: int | None
+    status: str = Field(description="'withdrawn' (and any status but 'active'): delete it.")
+    seq: int
+    updated_at: datetime
+
+
+class ExportPage(BaseModel):
+    items: list[ExportRecord]
+    next_since: int = Field(description="Pass as ?since= for the next page.")
+    more: bool = Field(description="Whether more changes were waiting when this page was read.")
+
+
+# --- hashing and matching ------------------------------------------------------------
+
+
+class Fingerprint(BaseModel):
+    source: str = Field(description="The uploaded file's name.")
+    kind: str | None
+    pdq: str | None
+    quality: int | None
+    low_quality: bool | None
+    md5: str | None
+    sha256: str | None
+    width: int | None
+    height: int | None
+    error: ErrorDetail | None
+
+
+class MatchRequest(Strict):
+    signals: list[SignalIn] = Field(min_length=1, max_length=64)
+    banks: list[BankName] | None = Field(
+        None, max_length=100, description="Default: every bank you see."
+    )
+    threshold: int | None = Field(
+        None, ge=0, le=64, description="Largest PDQ distance (default 31)."
+    )
+
+
+class MatchPublic(BaseModel):
+    bank: str
+    signal_id: int
+    type: str
+    distance: int
+
+
+class MatchResponse(BaseModel):
+    matches: list[MatchPublic]
+    suppressed: bool = Field(
+        description="A negative (known benign) bank matched: no matches reported."
+    )
+    fingerprint: Fingerprint | None = Field(
+        None, description="The upload's signals (uploads only)."
+    )
+
+
+class BatchMatchRequest(Strict):
+    signals: list[SignalIn] = Field(min_length=1, max_length=MAX_BATCH)
+    banks: list[BankName] | None = Field(None, max_length=100)
+    threshold: int | None = Field(None, ge=0, le=64)
+
+
+class BatchMatchItem(BaseModel):
+    index: int
+    matches: list[MatchPublic]
+    suppressed: bool
+    error: ErrorDetail | None = None
+
+
+class BatchMatchResponse(BaseModel):
+    results: list[BatchMatchItem]
+
+
+class MatchRecordPublic(BaseModel):
+    id: int
+    bank: str
+    signal_id: int
+    type: str
+    distance: int
+    created_at: datetime
+
+
+class MatchRecordPage(BaseModel):
+    items: list[MatchRecordPublic]
+    next_after: int | None

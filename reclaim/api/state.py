@@ -1,0 +1,88 @@
+"""What the service holds while it runs: the store, the matcher, key checks, limits.
+
+The matcher loads in a background thread, so the service answers ``/v1/health`` at once
+and ``/v1/ready`` says 503 until the indexes hold every bank; requests that need the
+matcher get 503 meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from reclaim.api.limits import RateLimiter
+from reclaim.errors import NotReady, ReclaimError
+from reclaim.hashing.files import FingerprintOptions
+from reclaim.hashing.media import MediaLimits
+from reclaim.keys import KeyVerifier
+from reclaim.matching import Matcher
+from reclaim.settings import Settings, snapshot_dir
+from reclaim.store import Store
+
+logger = logging.getLogger("reclaim.api")
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    store: Store
+    keys: KeyVerifier
+    limiter: RateLimiter
+    options: FingerprintOptions
+    matcher_ready: threading.Event = field(default_factory=threading.Event)
+    load_error: str | None = None
+    _matcher: Matcher | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> ServiceState:
+        store = Store.open(settings.database_url)
+        options = FingerprintOptions(
+            limits=MediaLimits(
+                max_file_bytes=settings.max_file_bytes,
+                max_image_pixels=settings.max_image_pixels,
+                max_image_side=settings.max_image_side,
+            ),
+            min_quality=settings.pdq_min_quality,
+        )
+        return cls(
+            settings=settings,
+            store=store,
+            keys=KeyVerifier(store, settings.key_cache_seconds),
+            limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            options=options,
+        )
+
+    def start_loading(self) -> threading.Thread:
+        thread = threading.Thread(target=self._load, name="reclaim-matcher-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _load(self) -> None:
+        try:
+            matcher = Matcher(self.store, snapshot_dir(self.settings))
+            if matcher.started_from == 0 and matcher.size:
+                matcher.save_snapshot()  # so the next start reads the indexes from disk
+            self._matcher = matcher
+            logger.info("matcher ready: %d signals, change %d", matcher.size, matcher.seq)
+        except ReclaimError as exc:
+            self.load_error = exc.message
+            logger.error("matcher failed to load: %s", exc.message)
+        except Exception as exc:
+            self.load_error = "the indexes failed to load; see the service log"
+            logger.exception("matcher failed to load: %s", exc)
+        finally:
+            self.matcher_ready.set()
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            raise NotReady(
+                self.load_error or "the service is still loading its indexes; retry shortly"
+            )
+        return self._matcher
+
+    def close(self) -> None:
+        if self._matcher is not None:
+            self._matcher.save_snapshot()
+        self.store.close()

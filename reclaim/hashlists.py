@@ -1,0 +1,134 @@
+"""Hash lists: the files partners and ``reclaim hash`` exchange, read and checked.
+
+JSON lines as ``reclaim hash`` writes them, or CSV with ``pdq``, ``md5`` and/or
+``sha256`` columns (``quality``, ``source`` and ``path`` are read when present). A list
+is checked whole: every bad line is named by number, and a list with any bad line is
+refused whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any, Final, TextIO
+
+from reclaim.errors import HashFormatError, ImportFileError
+from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.store import NewSignal
+
+_SIGNAL_FIELDS: Final = tuple(t.value for t in SignalType)
+_PROBLEMS_SHOWN: Final = 20
+
+
+def signals_of_record(
+    record: dict[str, Any], min_quality: int, source: str | None = None
+) -> tuple[list[NewSignal], int]:
+    """The signals a hash record carries, and how many PDQ hashes were too low in quality."""
+    signals: list[NewSignal] = []
+    low = 0
+    quality = _quality(record.get("quality"))
+    label = source or _text(record.get("source")) or _text(record.get("path"))
+    for field in _SIGNAL_FIELDS:
+        raw = record.get(field)
+        if raw is None or raw == "":
+            continue
+        if not isinstance(raw, str):
+            raise HashFormatError(f"{field} must be a string, got {type(raw).__name__}")
+        kind, value = normalise_signal(field, raw)
+        if kind is SignalType.PDQ and quality is not None and quality < min_quality:
+            low += 1
+            continue
+        signals.append(
+            NewSignal(kind.value, value, quality if kind is SignalType.PDQ else None, label)
+        )
+    return signals, low
+
+
+def parse_hash_list(
+    stream: TextIO, name: str, min_quality: int
+) -> tuple[list[NewSignal], int, int]:
+    """All signals of a hash list, its line count and its low-quality count; or an
+    ``ImportFileError`` listing every bad line by number."""
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{name}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+            [f"{name}: byte {exc.start} cannot be decoded as UTF-8"],
+        ) from exc
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as spreadsheets write
+    records = _csv_records(text, name) if _looks_like_csv(text) else _json_records(text)
+    signals: list[NewSignal] = []
+    problems: list[str] = []
+    low = 0
+    lines = 0
+    for number, record in records:
+        lines += 1
+        if isinstance(record, str):
+            problems.append(f"{name}:{number}: {record}")
+            continue
+        try:
+            found, too_low = signals_of_record(record, min_quality)
+        except HashFormatError as exc:
+            problems.append(f"{name}:{number}: {exc.message}")
+            continue
+        if not found and not too_low:
+            problems.append(f"{name}:{number}: no pdq, md5 or sha256 hash in this line")
+        signals.extend(found)
+        low += too_low
+    if problems:
+        shown = problems[:_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
+        summary = f"{name}: {len(problems)} bad line(s); nothing was imported"
+        raise ImportFileError(summary, shown + ([f"... and {more} more"] if more else []))
+    return signals, lines, low
+
+
+def _looks_like_csv(text: str) -> bool:
+    return not text.lstrip().startswith("{")
+
+
+def _json_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"not valid JSON ({exc.msg})"
+            continue
+        yield number, record if isinstance(record, dict) else "not a JSON object"
+
+
+def _csv_records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    columns = {c.strip().lower() for c in reader.fieldnames or []}
+    if not columns & set(_SIGNAL_FIELDS):
+        raise ImportFileError(
+            f"{name}: not a hash list: JSON lines, or CSV with a pdq, md5 or sha256 column",
+            [f"{name}:1: header has columns {sorted(columns)}"],
+        )
+    for row in reader:
+        number = reader.line_num
+        if None in row:
+            yield number, "more fields than the header has columns"
+            continue
+        yield number, {k.strip().lower(): v for k, v in row.items() if k is not None}
+
+
+def _quality(raw: object) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        quality = int(str(raw))
+    except ValueError:
+        raise HashFormatError(f"quality must be a whole number 0-100, got {raw!r}") from None
+    if not 0 <= quality <= 100:
+        raise HashFormatError(f"quality must be 0-100, got {quality}")
+    return quality
+
+
+def _text(raw: object) -> str | None:
+    return raw if isinstance(raw, str) and raw else None
