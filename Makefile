@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/reclaim hash --format table samples/photos
+	$(BIN)/reclaim --db sqlite:///demo.db demo
 
 test: install
 	$(BIN)/python -m pytest -n 2

@@ -1,0 +1,170 @@
+"""Banks over HTTP: ownership and sharing, signals, withdrawals, partners' exports, audit."""
+
+from __future__ import annotations
+
+import secrets
+
+from reclaim.store.audit import AuditRepository
+from tests.api.conftest import Service
+
+WRITE = ("bank:read", "bank:write")
+
+
+def _pdq() -> str:
+    return secrets.token_hex(32)
+
+
+def test_a_bank_belongs_to_its_creator_and_is_hidden_from_others(service: Service) -> None:
+    centre = service.key("centre", *WRITE, kind="support_centre")
+    platform = service.key("platform", *WRITE)
+    created = service.client.post(
+        "/v1/banks", json={"name": "SURV", "kind": "survivor"}, headers=centre
+    )
+    assert created.status_code == 201
+    assert created.json()["owner"] == "centre"
+    assert [
+        b["name"] for b in service.client.get("/v1/banks", headers=platform).json()["items"]
+    ] == []
+    hidden = service.client.get("/v1/banks/SURV", headers=platform)
+    assert hidden.status_code == 404
+    assert hidden.json()["error"] == {"code": "unknown_bank", "message": "no bank named 'SURV'"}
+
+
+def test_a_shared_bank_can_be_read_but_only_changed_by_its_owner(service: Service) -> None:
+    centre = service.key("centre", *WRITE, kind="support_centre")
+    platform = service.key("platform", *WRITE)
+    service.client.post("/v1/banks", json={"name": "SURV"}, headers=centre)
+    shared = service.client.patch(
+        "/v1/banks/SURV", json={"shared_with": ["platform"]}, headers=centre
+    )
+    assert shared.status_code == 200
+    assert shared.json()["shared_with"] == ["platform"]
+    assert service.client.get("/v1/banks/SURV", headers=platform).status_code == 200
+    refused = service.client.patch("/v1/banks/SURV", json={"enabled": False}, headers=platform)
+    assert refused.status_code == 403
+    add = service.client.post(
+        "/v1/banks/SURV/signals",
+        json={"signals": [{"type": "md5", "value": "a" * 32}]},
+        headers=platform,
+    )
+    assert add.status_code == 403
+
+
+def test_sharing_with_an_unknown_organisation_is_404(service: Service) -> None:
+    centre = service.key("centre", *WRITE)
+    response = service.client.post(
+        "/v1/banks", json={"name": "SURV", "shared_with": ["nobody"]}, headers=centre
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_organisation"
+    assert service.client.get("/v1/banks/SURV", headers=centre).status_code == 404  # not half-made
+
+
+def test_duplicate_names_and_bad_names_are_refused(service: Service) -> None:
+    headers = service.key("centre", *WRITE)
+    assert service.client.post("/v1/banks", json={"name": "A"}, headers=headers).status_code == 201
+    again = service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    assert again.status_code == 409
+    bad = service.client.post("/v1/banks", json={"name": "no spaces"}, headers=headers)
+    assert bad.status_code == 422
+    assert "name" in bad.json()["error"]["message"]
+    extra = service.client.post("/v1/banks", json={"name": "B", "colour": "red"}, headers=headers)
+    assert extra.status_code == 422
+
+
+def test_adding_signals_reports_bad_items_by_index_and_stores_the_rest(service: Service) -> None:
+    headers = service.key("centre", *WRITE)
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    good = _pdq()
+    body = {"signals": [
+        {"type": "pdq", "value": good, "quality": 90},
+        {"type": "pdq", "value": "zz"},
+        {"type": "pdq", "value": _pdq(), "quality": 10},
+        {"type": "md5", "value": "A" * 32},
+    ]}  # fmt: skip
+    response = service.client.post("/v1/banks/A/signals", json=body, headers=headers)
+    assert response.status_code == 201
+    report = response.json()
+    assert report["added"] == 2
+    assert [e["index"] for e in report["errors"]] == [1, 2]
+    assert report["errors"][0]["code"] == "invalid_hash"
+    assert "quality 10" in report["errors"][1]["message"]
+    assert {s["value"] for s in report["signals"]} == {good, "a" * 32}
+    again = service.client.post("/v1/banks/A/signals", json=body, headers=headers).json()
+    assert (again["added"], again["duplicates"]) == (0, 2)
+    counts = service.client.get("/v1/banks/A", headers=headers).json()["signals"]
+    assert counts == {"pdq": {"active": 1}, "md5": {"active": 1}}
+
+
+def test_signals_are_paged_in_id_order(service: Service) -> None:
+    headers = service.key("centre", *WRITE)
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    values = [_pdq() for _ in range(5)]
+    service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "pdq", "value": v} for v in values]},
+        headers=headers,
+    )
+    seen: list[str] = []
+    after = 0
+    for _ in range(4):
+        page = service.client.get(f"/v1/banks/A/signals?after={after}&limit=2", headers=headers)
+        body = page.json()
+        seen.extend(item["value"] for item in body["items"])
+        if body["next_after"] is None:
+            break
+        after = body["next_after"]
+    assert seen == values
+
+
+def test_withdrawal_shows_in_the_partner_export_in_change_order(service: Service) -> None:
+    centre = service.key("centre", *WRITE)
+    partner = service.key("partner", "bank:read")
+    service.client.post("/v1/banks", json={"name": "A", "shared_with": ["partner"]}, headers=centre)
+    values = [_pdq() for _ in range(3)]
+    added = service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "pdq", "value": v} for v in values]},
+        headers=centre,
+    ).json()["signals"]
+    first = service.client.get("/v1/banks/A/export?since=0", headers=partner).json()
+    assert [r["value"] for r in first["items"]] == values
+    assert first["more"] is False
+    since = first["next_since"]
+    withdrawn = service.client.post(
+        f"/v1/banks/A/signals/{added[1]['id']}/withdraw", headers=centre
+    )
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["status"] == "withdrawn"
+    later = service.client.get(f"/v1/banks/A/export?since={since}", headers=partner).json()
+    assert [(r["value"], r["status"]) for r in later["items"]] == [(values[1], "withdrawn")]
+    assert later["next_since"] > since
+    paged = service.client.get("/v1/banks/A/export?since=0&limit=2", headers=partner).json()
+    assert len(paged["items"]) == 2 and paged["more"] is True
+
+
+def test_withdrawing_an_unknown_signal_is_404(service: Service) -> None:
+    headers = service.key("centre", *WRITE)
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    response = service.client.post("/v1/banks/A/signals/999/withdraw", headers=headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_signal"
+
+
+def test_every_write_and_case_data_read_is_audited(service: Service) -> None:
+    headers = service.key("centre", *WRITE)
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "md5", "value": "b" * 32}]},
+        headers=headers,
+    )
+    service.client.get("/v1/banks/A/signals", headers=headers)
+    service.client.get("/v1/banks/A/export", headers=headers)
+    with service.store.read() as session:
+        events = list(AuditRepository(session).audit_iter())
+        report = AuditRepository(session).audit_verify()
+    actions = [e.action for e in events]
+    assert actions[-4:] == ["bank.create", "signals.add", "signals.read", "bank.export"]
+    assert all(e.actor.endswith("@centre") for e in events[-4:])
+    assert report.ok and report.rows == len(events)

@@ -1,0 +1,201 @@
+"""Matching over HTTP: fingerprints and uploads, visibility, records, bad input."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from tests.api.conftest import Service
+
+
+def _flip(code: str, bits: int) -> str:
+    value = int(code, 16)
+    for bit in range(bits):
+        value ^= 1 << (bit * 7)
+    return f"{value:064x}"
+
+
+IDS: dict[str, int] = {}  # signal ids by value, as the service gave them
+
+
+def _bank(
+    service: Service, owner: str, name: str, values: list[str], **extra: object
+) -> dict[str, str]:
+    headers = service.key(owner, "bank:read", "bank:write", "match", "hash", kind="support_centre")
+    assert (
+        service.client.post("/v1/banks", json={"name": name, **extra}, headers=headers).status_code
+        == 201
+    )
+    signals = [{"type": "pdq", "value": v, "quality": 100} for v in values]
+    response = service.client.post(
+        f"/v1/banks/{name}/signals", json={"signals": signals}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    IDS.update({item["value"]: item["id"] for item in response.json()["signals"]})
+    return headers
+
+
+def _match(
+    service: Service, headers: dict[str, str], value: str, **extra: object
+) -> dict[str, object]:
+    body = {"signals": [{"type": "pdq", "value": value}], **extra}
+    response = service.client.post("/v1/match", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_near_duplicates_match_within_the_threshold(service: Service) -> None:
+    stored = secrets.token_hex(32)
+    headers = _bank(service, "centre", "A", [stored])
+    found = _match(service, headers, _flip(stored, 10))
+    assert found["matches"] == [
+        {"bank": "A", "signal_id": IDS[stored], "type": "pdq", "distance": 10}
+    ]
+    assert found["suppressed"] is False
+    assert _match(service, headers, _flip(stored, 10), threshold=9)["matches"] == []
+    assert _match(service, headers, _flip(stored, 32))["matches"] == []
+
+
+def test_an_organisation_matches_only_the_banks_it_sees(service: Service) -> None:
+    stored = secrets.token_hex(32)
+    _bank(service, "centre", "A", [stored])
+    platform = service.key("platform", "match")
+    assert _match(service, platform, stored)["matches"] == []
+    named = service.client.post(
+        "/v1/match",
+        json={"signals": [{"type": "pdq", "value": stored}], "banks": ["A"]},
+        headers=platform,
+    )
+    assert named.status_code == 404  # an unseen bank is as good as absent
+    owner = service.key("centre", "bank:write", kind="support_centre")
+    service.client.patch("/v1/banks/A", json={"shared_with": ["platform"]}, headers=owner)
+    deadline = time.monotonic() + 2
+    while not _match(service, platform, stored)["matches"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [m["bank"] for m in _match(service, platform, stored)["matches"]] == ["A"]  # type: ignore[index]
+
+
+def test_matches_are_recorded_for_the_asking_organisation_only(service: Service) -> None:
+    stored = secrets.token_hex(32)
+    platform = service.key("platform", "match")
+    centre = _bank(service, "centre", "A", [stored], shared_with=["platform"])
+    _match(service, platform, stored)
+    _match(service, platform, secrets.token_hex(32))  # no match: nothing recorded
+    mine = service.client.get("/v1/matches", headers=platform).json()["items"]
+    assert [(m["bank"], m["signal_id"], m["distance"]) for m in mine] == [("A", IDS[stored], 0)]
+    assert service.client.get("/v1/matches", headers=centre).json()["items"] == []
+
+
+def test_withdrawn_signals_stop_matching_within_a_second(service: Service) -> None:
+    stored = secrets.token_hex(32)
+    headers = _bank(service, "centre", "A", [stored])
+    assert _match(service, headers, stored)["matches"]
+    assert (
+        service.client.post(
+            f"/v1/banks/A/signals/{IDS[stored]}/withdraw", headers=headers
+        ).status_code
+        == 200
+    )
+    withdrawn_at = time.monotonic()
+    while _match(service, headers, stored)["matches"]:
+        assert time.monotonic() - withdrawn_at < 1.0, "still matching a second after withdrawal"
+        time.sleep(0.02)
+
+
+def test_an_uploaded_photo_matches_and_is_fingerprinted_like_the_cli(
+    service: Service, photos: list[Path]
+) -> None:
+    photo = photos[0]
+    expected = fingerprint_file(photo, FingerprintOptions())
+    assert expected.pdq is not None
+    headers = _bank(service, "centre", "A", [expected.pdq])
+    with photo.open("rb") as handle:
+        response = service.client.post(
+            "/v1/match", files={"file": (photo.name, handle, "image/jpeg")}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["matches"][0]["distance"] == 0
+    assert body["fingerprint"]["pdq"] == expected.pdq
+    assert body["fingerprint"]["sha256"] == expected.sha256
+    with photo.open("rb") as handle:
+        hashed = service.client.post(
+            "/v1/hash", files={"file": (photo.name, handle)}, headers=headers
+        )
+    assert hashed.status_code == 200
+    assert hashed.json()["pdq"] == expected.pdq
+    assert hashed.json()["source"] == photo.name
+
+
+def test_uploads_that_are_not_images_are_refused_with_the_reason(service: Service) -> None:
+    headers = service.key("centre", "hash", "match", kind="support_centre")
+    text = service.client.post("/v1/hash", files={"file": ("notes.txt", b"hello")}, headers=headers)
+    assert text.status_code == 415
+    assert text.json()["error"]["message"].startswith("notes.txt: ")
+    empty = service.client.post("/v1/hash", files={"file": ("e.jpg", b"")}, headers=headers)
+    assert empty.status_code == 422
+    assert empty.json()["error"]["code"] == "empty_file"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buffer, "JPEG")
+    truncated = buffer.getvalue()[:200]
+    corrupt = service.client.post("/v1/hash", files={"file": ("c.jpg", truncated)}, headers=headers)
+    assert corrupt.status_code in (415, 422)
+    missing = service.client.post("/v1/match", files={"other": ("x", b"1")}, headers=headers)
+    assert missing.status_code == 422
+    assert "'file'" in missing.json()["error"]["message"]
+
+
+def test_oversized_bodies_are_413_before_being_read(make_service: object) -> None:
+    service = make_service(max_file_bytes=10_000, max_request_bytes=2048)  # type: ignore[operator]
+    headers = service.key("centre", "hash", "match", kind="support_centre")
+    big = service.client.post(
+        "/v1/hash", files={"file": ("big.jpg", b"\xff" * 200_000)}, headers=headers
+    )
+    assert big.status_code == 413
+    assert big.json()["error"]["code"] == "request_too_large"
+    over = service.client.post(
+        "/v1/hash", files={"file": ("big.jpg", b"\xff" * 20_000)}, headers=headers
+    )
+    assert over.status_code == 413  # within the form allowance, over the file limit
+    body = {"signals": [{"type": "md5", "value": "a" * 32}] * 40}
+    assert service.client.post("/v1/match", json=body, headers=headers).status_code == 413
+
+
+def test_malformed_requests_are_4xx_naming_the_problem(service: Service) -> None:
+    headers = service.key("centre", "match", kind="support_centre")
+    cases = [
+        (b"{not json", "application/json", 422),
+        (b'{"signals": []}', "application/json", 422),
+        (b'{"signals": [{"type": "pdq", "value": "xyz"}]}', "application/json", 422),
+        (b'{"signals": [{"type": "tmk", "value": "00"}]}', "application/json", 422),
+        (b"signals=1", "application/x-www-form-urlencoded", 400),
+        (b"\xff\xfe", "application/json", 422),
+    ]
+    for content, content_type, status in cases:
+        response = service.client.post(
+            "/v1/match", content=content, headers={**headers, "Content-Type": content_type}
+        )
+        assert response.status_code == status, (content, response.text)
+        assert response.json()["error"]["message"], content
+
+
+def test_a_batch_answers_each_signal_and_names_bad_ones(service: Service) -> None:
+    stored = secrets.token_hex(32)
+    headers = _bank(service, "centre", "A", [stored])
+    body = {"signals": [
+        {"type": "pdq", "value": stored},
+        {"type": "pdq", "value": "nothex" * 8},
+        {"type": "pdq", "value": secrets.token_hex(32)},
+    ]}  # fmt: skip
+    results = service.client.post("/v1/match/batch", json=body, headers=headers).json()["results"]
+    assert [len(r["matches"]) for r in results] == [1, 0, 0]
+    assert results[1]["error"]["code"] == "invalid_hash"
+    assert results[0]["error"] is None
+    too_many = {"signals": [{"type": "md5", "value": "a" * 32}] * 1001}
+    response = service.client.post("/v1/match/batch", json=too_many, headers=headers)
+    assert response.status_code in (413, 422)
