@@ -350,10 +350,16 @@ def _store_fingerprint(
     return record
 
 
-def export_bank(store: Store, bank_name: str) -> Iterator[dict[str, Any]]:
-    """Every signal of a bank as a record, in id order."""
-    with store.read() as session:
+def export_bank(
+    store: Store, bank_name: str, *, actor: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every signal of a bank as a record, in id order (a read of case data: audited)."""
+    with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
+        AuditRepository(session).audit_append(
+            _actor(None, actor), "bank.export", f"bank:{bank.name}"
+        )
+    with store.read() as session:
         for row in SignalRepository(session).signal_export(bank.id):
             yield {
                 "id": row.id,

@@ -24,6 +24,13 @@ def photo_paths() -> list[Path]:
     return sorted(p for p in PHOTOS.iterdir() if p.suffix in PHOTO_SUFFIXES)
 
 
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each test in its own folder, so files made relative to the working directory
+    (reclaim.db, the PostgreSQL index snapshot folder) never land in the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def photos() -> list[Path]:
     paths = photo_paths()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -12,6 +13,7 @@ from reclaim import __version__
 from reclaim.api.errors import install_error_handlers
 from reclaim.api.limits import BodyLimit
 from reclaim.api.routers import banks, hashing, health, matching
+from reclaim.api.schemas import ErrorBody
 from reclaim.api.state import ServiceState
 from reclaim.settings import Settings, get_settings
 
@@ -23,6 +25,18 @@ memory and never kept.
 Authenticate with `Authorization: Bearer KEY` (keys are made by `reclaim keys create`).
 Errors are JSON: `{"error": {"code", "message"}}`.
 """
+
+
+_ERROR = {"model": ErrorBody}
+# What any operation may answer besides its own results (the body names the problem).
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_ERROR, "description": "A request the service cannot take as sent."},
+    401: {**_ERROR, "description": "No valid API key."},
+    403: {**_ERROR, "description": "The key lacks the scope."},
+    413: {**_ERROR, "description": "The body is larger than the limit."},
+    422: {**_ERROR, "description": "Invalid input; the message names it."},
+    429: {**_ERROR, "description": "Too many requests; see Retry-After."},
+}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -54,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_file_bytes=settings.max_file_bytes,
     )
     for module in (health, banks, hashing, matching):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=COMMON_ERRORS)
     return app
 
 

@@ -26,13 +26,7 @@ from reclaim.api.schemas import (
 router = APIRouter(
     prefix="/v1/banks",
     tags=["banks"],
-    responses={
-        401: {"model": ErrorBody, "description": "No valid API key."},
-        403: {"model": ErrorBody, "description": "The key lacks the scope."},
-        404: {"model": ErrorBody, "description": "No such bank (or not visible to you)."},
-        422: {"model": ErrorBody, "description": "Invalid input."},
-        429: {"model": ErrorBody, "description": "Too many requests; see Retry-After."},
-    },
+    responses={404: {"model": ErrorBody, "description": "No such bank (or not visible to you)."}},
 )
 BankPath = Annotated[str, Path(description="Bank name.", max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Most items to return.")]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as FormFile
 
 from reclaim.api.auth import Hashing, Service
 from reclaim.api.schemas import ErrorBody, ErrorDetail, Fingerprint
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["hashing"])
 Upload = Annotated[UploadFile, File(description="An image file.")]
 
 
-async def fingerprint_upload(upload: UploadFile, options: FingerprintOptions) -> FileFingerprint:
+async def fingerprint_upload(upload: FormFile, options: FingerprintOptions) -> FileFingerprint:
     """Read an upload (Starlette spools bodies over 1 MiB to a temporary file, deleted when
     the request ends) and fingerprint its bytes; a file that cannot be fingerprinted is
     refused with the reason (413, 415 or 422)."""
@@ -45,11 +46,8 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
     "/hash",
     summary="Fingerprint an uploaded file (the file is not kept)",
     responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        413: {"model": ErrorBody, "description": "The file is larger than the limit."},
-        422: {"model": ErrorBody, "description": "No file, or a file that is not an image."},
-        429: {"model": ErrorBody},
+        415: {"model": ErrorBody, "description": "A file in a format Reclaim does not decode."},
+        422: {"model": ErrorBody, "description": "No file, or a corrupt or empty one."},
     },
 )
 async def hash_upload(file: Upload, state: Service, principal: Hashing) -> Fingerprint:

@@ -34,11 +34,8 @@ router = APIRouter(
     prefix="/v1",
     tags=["matching"],
     responses={
-        401: {"model": ErrorBody, "description": "No valid API key."},
-        403: {"model": ErrorBody, "description": "The key lacks the 'match' scope."},
         404: {"model": ErrorBody, "description": "A named bank does not exist (for you)."},
-        422: {"model": ErrorBody, "description": "Invalid signals or upload."},
-        429: {"model": ErrorBody, "description": "Too many requests; see Retry-After."},
+        415: {"model": ErrorBody, "description": "An uploaded file in a format not decoded."},
         503: {"model": ErrorBody, "description": "The indexes are still loading."},
     },
 )
