@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from sqlalchemy import delete, update
@@ -37,7 +38,7 @@ def test_an_untouched_chain_verifies_and_names_its_head(store: Store) -> None:
     assert report.head == events[-1].hash
     assert [e.id for e in events] == [1, 2, 3, 4, 5]
     assert events[0].previous_hash == GENESIS
-    assert all(b.previous_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.previous_hash == a.hash for a, b in itertools.pairwise(events))
 
 
 def test_an_edited_row_is_found(store: Store) -> None:
