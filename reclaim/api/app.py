@@ -67,7 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
         max_request_bytes=settings.max_request_bytes,
         max_file_bytes=settings.max_file_bytes,
     )
-    for module in (health, banks, hashing, matching):
+    app.include_router(health.router)
+    for module in (banks, hashing, matching):
         app.include_router(module.router, responses=COMMON_ERRORS)
     return app
 

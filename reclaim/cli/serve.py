@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +53,9 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> None:
     options = {"host": host, "port": port, "log_level": "info", "access_log": False}
     import uvicorn  # noqa: PLC0415
 
+    # Uvicorn shuts down gracefully on SIGTERM, then raises the signal again, which would
+    # make a clean stop look like a crash to process managers; the exit is clean here.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         return

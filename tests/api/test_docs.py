@@ -64,7 +64,7 @@ TINY: dict[str, Any] = {
                         "name": "fields",
                         "in": "query",
                         "required": False,
-                        "description": "Which fields | which not.",
+                        "description": "Pick | skip.",
                         "schema": {"type": "string", "maxLength": 10, "default": "all"},
                     },
                 ],
@@ -159,7 +159,7 @@ Parameters:
 | name | in | type | required | description |
 |---|---|---|---|---|
 | `id` | path | integer | yes |  |
-| `fields` | query | string | no | Which fields \\| which not. At most 10 characters. Default: `"all"`. |
+| `fields` | query | string | no | Pick \\| skip. At most 10 characters. Default: `"all"`. |
 
 Responses:
 

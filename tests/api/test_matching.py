@@ -169,12 +169,12 @@ def test_oversized_bodies_are_413_before_being_read(make_service: object) -> Non
 def test_malformed_requests_are_4xx_naming_the_problem(service: Service) -> None:
     headers = service.key("centre", "match", kind="support_centre")
     cases = [
-        (b"{not json", "application/json", 422),
+        (b"{not json", "application/json", 400),
         (b'{"signals": []}', "application/json", 422),
         (b'{"signals": [{"type": "pdq", "value": "xyz"}]}', "application/json", 422),
         (b'{"signals": [{"type": "tmk", "value": "00"}]}', "application/json", 422),
         (b"signals=1", "application/x-www-form-urlencoded", 400),
-        (b"\xff\xfe", "application/json", 422),
+        (b"\xff\xfe", "application/json", 400),
     ]
     for content, content_type, status in cases:
         response = service.client.post(

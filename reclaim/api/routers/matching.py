@@ -44,7 +44,11 @@ _MATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/MatchRequest"}},
+            "application/json": {
+                "schema": MatchRequest.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -97,6 +101,8 @@ async def match(request: Request, state: Service, principal: Matching) -> MatchR
     try:
         body = MatchRequest.model_validate_json(await request.body())
     except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise UsageError(f"the body is not valid JSON: {_first_problem(exc)}") from None
         raise InputError(_first_problem(exc)) from None
     signals: list[tuple[str, str]] = [(s.type, s.value) for s in body.signals]
     matches, suppressed = _public(

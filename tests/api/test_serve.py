@@ -1,0 +1,230 @@
+"""``reclaim serve`` end to end: the real command in its own process, set up through the
+CLI, answering real HTTP on a free port, and stopping cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from tests.conftest import photo_paths
+
+RECLAIM = Path(sys.executable).parent / "reclaim"  # the console script of this venv
+STARTUP_SECONDS = 60
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGTERM")
+
+
+def _environment(**settings: str) -> dict[str, str]:
+    """This environment without RECLAIM_* settings, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECLAIM_")}
+    env.update({f"RECLAIM_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def _cli(url: str, *arguments: str, cwd: Path) -> list[dict[str, object]]:
+    done = subprocess.run(
+        [str(RECLAIM), "--db", url, *arguments],
+        cwd=cwd,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"reclaim {' '.join(arguments)}: {done.stderr}"
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _serving(
+    url: str, cwd: Path, *options: str, **settings: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """``reclaim serve`` on a free port, logging to a file; killed with its workers if the
+    test fails before stopping it."""
+    port = _free_port()
+    log = cwd / f"serve-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(RECLAIM), "--db", url, "serve", "--port", str(port), *options],
+            cwd=cwd,
+            env=_environment(**settings),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, workers included
+        )
+    try:
+        yield process, f"http://127.0.0.1:{port}", log
+    finally:
+        if process.poll() is None:  # the test failed before stopping it
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> list[int]:
+    """Poll /v1/ready until it says 200; the statuses seen on the way."""
+    seen: list[int] = []
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"reclaim serve exited:\n{log.read_text()}"
+        try:
+            response = httpx.get(f"{base}/v1/ready", timeout=5)
+        except httpx.TransportError:  # not listening yet
+            time.sleep(0.05)
+            continue
+        seen.append(response.status_code)
+        if response.status_code == 200:
+            assert response.json()["status"] == "ready"
+            return seen
+        assert response.status_code == 503, response.text
+        assert response.json()["status"] == "loading", response.text
+        time.sleep(0.02)
+    raise AssertionError(f"not ready after {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(10)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"reclaim serve ignored SIGTERM:\n{log.read_text()}") from None
+    assert code == 0, f"reclaim serve exited {code} on SIGTERM:\n{log.read_text()}"
+    assert "Application shutdown complete" in log.read_text()  # the lifespan's end ran
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A store made through the CLI: bank SURV holding two photos' hashes, shared with
+    organisation acme, and a key of acme's that may match and hash."""
+
+    folder: Path
+    key: str
+    records: list[dict[str, object]]  # the two photos' hashes, as `reclaim hash` prints them
+
+    def copy_to(self, folder: Path) -> str:
+        """The URL of a copy of the store in ``folder`` (each test changes its own)."""
+        for file in self.folder.glob("reclaim.db*"):
+            shutil.copy(file, folder / file.name)
+        return f"sqlite:///{folder / 'reclaim.db'}"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    folder = tmp_path_factory.mktemp("prepared")
+    url = f"sqlite:///{folder / 'reclaim.db'}"
+    options = FingerprintOptions()
+    records = [fingerprint_file(path, options).to_record() for path in photo_paths()[:2]]
+    hash_list = folder / "hashes.jsonl"
+    hash_list.write_text("".join(json.dumps(r) + "\n" for r in records))
+    _cli(url, "bank", "create", "SURV", "--kind", "survivor", cwd=folder)
+    [imported] = _cli(url, "bank", "import", "SURV", str(hash_list), cwd=folder)
+    assert imported["added"] == 6  # pdq, md5 and sha256 of each photo
+    [made] = _cli(url, "keys", "create", "--org", "acme", "--scope", "match", "--scope", "hash",
+                  cwd=folder)  # fmt: skip
+    [shared] = _cli(url, "bank", "share", "SURV", "acme", cwd=folder)
+    assert shared["shared_with"] == ["acme"]
+    return Prepared(folder, str(made["key"]), records)
+
+
+def test_serve_matches_over_http_and_stops_on_sigterm(
+    prepared: Prepared, tmp_path: Path, photos: list[Path]
+) -> None:
+    url, key, records = prepared.copy_to(tmp_path), prepared.key, prepared.records
+    auth = {"Authorization": f"Bearer {key}"}
+    photo = photos[0]
+    with _serving(url, tmp_path) as (process, base, log):
+        seen = _wait_ready(process, base, log)
+        assert set(seen) <= {200, 503} and seen[-1] == 200
+        assert httpx.get(f"{base}/v1/health", timeout=5).json() == {"status": "ok"}
+        assert httpx.get(f"{base}/v1/ready", timeout=5).json()["signals"] == 6
+
+        # By fingerprints (JSON): the photo's own PDQ hash, and a stranger's MD5.
+        signals = [
+            {"type": "pdq", "value": records[0]["pdq"]},
+            {"type": "md5", "value": "0" * 32},
+        ]
+        response = httpx.post(f"{base}/v1/match", json={"signals": signals}, headers=auth,
+                              timeout=30)  # fmt: skip
+        assert response.status_code == 200, response.text
+        found = response.json()
+        assert found["suppressed"] is False
+        assert [(m["bank"], m["type"], m["distance"]) for m in found["matches"]] == [
+            ("SURV", "pdq", 0)
+        ]
+
+        # By upload (multipart): the service hashes the bytes and matches every signal.
+        upload = {"file": (photo.name, photo.read_bytes(), "image/jpeg")}
+        response = httpx.post(f"{base}/v1/match", files=upload, headers=auth, timeout=30)
+        assert response.status_code == 200, response.text
+        found = response.json()
+        assert {(m["bank"], m["type"], m["distance"]) for m in found["matches"]} == {
+            ("SURV", "pdq", 0),
+            ("SURV", "md5", 0),
+            ("SURV", "sha256", 0),
+        }
+        assert found["fingerprint"]["pdq"] == records[0]["pdq"]
+        assert found["fingerprint"]["sha256"] == records[0]["sha256"]
+
+        # A photo not in the bank matches nothing.
+        other = photos[-1]
+        upload = {"file": (other.name, other.read_bytes(), "image/jpeg")}
+        response = httpx.post(f"{base}/v1/match", files=upload, headers=auth, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.json()["matches"] == []
+
+        # No key, or a wrong one: 401 with a JSON error, and nothing matched.
+        response = httpx.post(f"{base}/v1/match", json={"signals": signals}, timeout=30)
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["code"] == "unauthenticated"
+        wrong = {"Authorization": f"Bearer {key[:-4]}xxxx"}
+        response = httpx.post(f"{base}/v1/match", json={"signals": signals}, headers=wrong,
+                              timeout=30)  # fmt: skip
+        assert response.status_code == 401, response.text
+
+        _stop(process, log)
+
+
+def test_serve_with_two_workers(prepared: Prepared, tmp_path: Path) -> None:
+    """Both worker processes answer. Rate limits are kept per process, so with a burst of
+    one request per key that never refills, two answered requests mean two processes."""
+    url = prepared.copy_to(tmp_path)
+    auth = {"Authorization": f"Bearer {prepared.key}"}
+    limits = {"rate_limit_per_second": "0.0001", "rate_limit_burst": "1"}
+    with _serving(url, tmp_path, "--workers", "2", **limits) as (process, base, log):
+        _wait_ready(process, base, log)
+        answered, limited = 0, 0
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while answered < 2:
+            assert time.monotonic() < deadline, (
+                f"only {answered} worker answered ({limited} refused):\n{log.read_text()}"
+            )
+            # A new connection each time, so the kernel may hand it to either worker.
+            response = httpx.get(f"{base}/v1/me", headers=auth, timeout=30)
+            if response.status_code == 429:
+                limited += 1
+                continue
+            assert response.status_code == 200, response.text
+            assert response.json()["organisation"] == "acme"
+            answered += 1
+        for _ in range(20):  # every worker reached this way is ready to match
+            assert httpx.get(f"{base}/v1/ready", timeout=5).status_code == 200
+        _stop(process, log)
