@@ -26,10 +26,11 @@ from reclaim.hashlists import parse_hash_list, signals_of_record
 from reclaim.keys import Principal
 from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
 from reclaim.store.audit import AuditRepository
-from reclaim.store.models import Bank, Signal
+from reclaim.store.models import Bank, OrganisationKind, Signal
 from reclaim.store.organisations import OrganisationRepository
 
 MAX_SIGNALS_PER_CALL: Final = 10_000
+_SHARING_KIND: Final = OrganisationKind.SUPPORT_CENTRE.value
 
 
 def local_actor() -> str:
@@ -69,6 +70,30 @@ class BankView:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalView:
+    """A signal as its reader sees it: ``source`` (a file name or path on the curator's
+    side) only for those who curate the bank."""
+
+    id: int
+    type: str
+    value: str
+    quality: int | None
+    source: str | None
+    status: str
+    seq: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, signal: Signal, curator: bool) -> SignalView:
+        return cls(
+            signal.id, signal.type, signal.value, signal.quality,
+            signal.source if curator else None, signal.status, signal.seq,
+            signal.created_at, signal.updated_at,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class AddReport:
     """What adding signals over the API did; ``errors`` names each refused item by index."""
 
@@ -95,7 +120,19 @@ def bank_for(session: Session, name: str, principal: Principal | None, write: bo
     return bank
 
 
-def _views(session: Session, banks: Sequence[Bank], counts: bool = False) -> list[BankView]:
+def curates(principal: Principal | None, bank: Bank) -> bool:
+    """Whether the caller curates the bank: its owner, an admin, or the command line."""
+    return principal is None or principal.is_admin or bank.owner_id == principal.organisation_id
+
+
+def _views(
+    session: Session,
+    banks: Sequence[Bank],
+    principal: Principal | None,
+    counts: bool = False,
+) -> list[BankView]:
+    """Banks as the caller may see them: whom a bank is shared with is the curator's
+    business, so other organisations see an empty list."""
     organisations = OrganisationRepository(session)
     shares = organisations.share_names([b.id for b in banks])
     owners = organisations.organisation_names([b.owner_id for b in banks if b.owner_id])
@@ -107,7 +144,7 @@ def _views(session: Session, banks: Sequence[Bank], counts: bool = False) -> lis
             b.description,
             b.enabled,
             owners.get(b.owner_id) if b.owner_id else None,
-            shares[b.id],
+            shares[b.id] if curates(principal, b) else [],
             b.created_at,
             b.updated_at,
             repository.bank_counts(b) if counts else None,
@@ -126,12 +163,13 @@ def list_banks(store: Store, principal: Principal | None = None) -> list[BankVie
                 for b in banks
                 if b.owner_id == principal.organisation_id or principal.organisation in shares[b.id]
             ]
-        return _views(session, banks)
+        return _views(session, banks, principal)
 
 
 def get_bank(store: Store, name: str, principal: Principal | None = None) -> BankView:
     with store.read() as session:
-        return _views(session, [bank_for(session, name, principal, write=False)], counts=True)[0]
+        bank = bank_for(session, name, principal, write=False)
+        return _views(session, [bank], principal, counts=True)[0]
 
 
 def create_bank(
@@ -148,14 +186,14 @@ def create_bank(
     with store.write() as session:
         bank = BankRepository(session).bank_create(name, kind, description)
         bank.owner_id = principal.organisation_id if principal else None
-        _share(session, bank, shared_with)
+        _share(session, bank, shared_with, principal)
         AuditRepository(session).audit_append(
             _actor(principal, actor),
             "bank.create",
             f"bank:{bank.name}",
             {"kind": bank.kind, "shared_with": sorted(set(shared_with))},
         )
-        return _views(session, [bank], counts=True)[0]
+        return _views(session, [bank], principal, counts=True)[0]
 
 
 def update_bank(
@@ -177,18 +215,27 @@ def update_bank(
         if enabled is not None:
             bank.enabled = changes["enabled"] = enabled
         if shared_with is not None:
-            _share(session, bank, shared_with)
+            _share(session, bank, shared_with, principal)
             changes["shared_with"] = sorted(set(shared_with))
         session.flush()
         AuditRepository(session).audit_append(
             _actor(principal, actor), "bank.update", f"bank:{bank.name}", changes
         )
-        return _views(session, [bank], counts=True)[0]
+        return _views(session, [bank], principal, counts=True)[0]
 
 
-def _share(session: Session, bank: Bank, names: Sequence[str]) -> None:
+def _share(session: Session, bank: Bank, names: Sequence[str], principal: Principal | None) -> None:
+    """Share the bank with exactly these organisations. Only support centres and operators
+    share: a shared bank's hashes reach the other organisation's matches, so a platform
+    cannot push its hashes into another platform's results."""
+    if names and principal is not None and not _may_share(principal):
+        raise PermissionDenied("only support centres and operators may share banks")
     organisations = OrganisationRepository(session)
     organisations.share_set(bank, [organisations.organisation_get(n) for n in names])
+
+
+def _may_share(principal: Principal) -> bool:
+    return principal.is_admin or principal.organisation_kind == _SHARING_KIND
 
 
 def _actor(principal: Principal | None, actor: str | None) -> str:
@@ -245,11 +292,15 @@ def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
 
 def list_signals(
     store: Store, name: str, after: int, limit: int, principal: Principal | None = None
-) -> list[Signal]:
+) -> list[SignalView]:
     """A page of a bank's signals in id order (a read of case data: audited)."""
     with store.write() as session:
         bank = bank_for(session, name, principal, write=False)
-        page = SignalRepository(session).signal_page(bank.id, after, limit)
+        curator = curates(principal, bank)
+        page = [
+            SignalView.of(s, curator)
+            for s in SignalRepository(session).signal_page(bank.id, after, limit)
+        ]
         AuditRepository(session).audit_append(
             _actor(principal, None),
             "signals.read",
@@ -277,18 +328,21 @@ def export_changes(
 
 def withdraw_signal(
     store: Store, name: str, ident: int, principal: Principal | None = None
-) -> Signal:
+) -> SignalView:
+    """Withdraw one signal. Withdrawing it again changes nothing (no new change number, so
+    partners do not see it twice)."""
     with store.write() as session:
         bank = bank_for(session, name, principal, write=True)
         repository = SignalRepository(session)
-        repository.signal_of_bank(bank.id, ident)
+        if repository.signal_of_bank(bank.id, ident).status == SignalStatus.WITHDRAWN.value:
+            return SignalView.of(repository.signal_of_bank(bank.id, ident), curator=True)
         repository.signal_set_status(bank.id, [ident], SignalStatus.WITHDRAWN)
         AuditRepository(session).audit_append(
             _actor(principal, None), "signal.withdraw", f"bank:{bank.name}/signal:{ident}"
         )
         signal = repository.signal_of_bank(bank.id, ident)
         session.refresh(signal)
-        return signal
+        return SignalView.of(signal, curator=True)
 
 
 # --- files and hash lists (the command line) ---------------------------------------------

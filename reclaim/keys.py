@@ -2,10 +2,12 @@
 
 A key reads ``rk_<prefix>_<secret>``. The prefix (12 hex digits) names the key in the
 store and in logs; the store keeps only an Argon2 hash of the whole key, so a stolen
-database gives no key back. Argon2 is slow on purpose (tens of milliseconds), so a
-service checks a key once and then remembers the outcome for ``cache_seconds`` under the
-key's SHA-256 (never the key itself): revoking a key takes effect in every process within
-that time, and at once in the process that revoked it.
+database gives no key back. Argon2 is slow on purpose (tens of milliseconds and 64 MiB), so
+a service checks a key once and then remembers the outcome for ``cache_seconds`` under
+the key's SHA-256 (never the key itself): revoking a key takes effect in every service
+process within that time. Keys that cannot be keys, and prefixes the store does not
+hold, are refused without Argon2; at most two Argon2 checks run at once per process, and
+callers rate-limit by prefix before a check (see ``reclaim.api.auth``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +34,7 @@ from reclaim.store.organisations import OrganisationRepository
 
 _KEY: Final = re.compile(r"rk_([0-9a-f]{12})_[A-Za-z0-9_-]{20,100}")
 _CACHE_LIMIT: Final = 10_000
+_CONCURRENT_CHECKS: Final = 2
 _hasher = PasswordHasher()
 
 
@@ -134,8 +138,15 @@ class KeyVerifier:
     def __init__(self, store: Store, cache_seconds: float = 60.0) -> None:
         self.store = store
         self.cache_seconds = cache_seconds
-        self._cache: dict[bytes, tuple[Principal | None, float]] = {}
+        self._cache: OrderedDict[bytes, tuple[Principal | None, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._checking = threading.BoundedSemaphore(_CONCURRENT_CHECKS)
+
+    @staticmethod
+    def prefix_of(presented: str) -> str | None:
+        """The prefix of something shaped like a key, else ``None``."""
+        match = _KEY.fullmatch(presented)
+        return match.group(1) if match else None
 
     def authenticate(self, presented: str | None) -> Principal:
         if not presented:
@@ -146,11 +157,9 @@ class KeyVerifier:
         if cached is not None and cached[1] > now:
             principal = cached[0]
         else:
-            principal = self._check(presented)
-            with self._lock:
-                if len(self._cache) >= _CACHE_LIMIT:
-                    self._cache.clear()
-                self._cache[digest] = (principal, now + self.cache_seconds)
+            principal, checked = self._check(presented)
+            if checked:  # only Argon2 outcomes are worth remembering
+                self._remember(digest, principal, now + self.cache_seconds)
         if principal is None:
             raise AuthenticationError("the API key is not valid (unknown, mistyped or revoked)")
         return principal
@@ -162,22 +171,33 @@ class KeyVerifier:
         return cached is not None and cached[1] > time.monotonic()
 
     def forget(self) -> None:
-        """Drop every remembered outcome (after a key was revoked in this process)."""
+        """Drop every remembered outcome, so each key is checked again."""
         with self._lock:
             self._cache.clear()
 
-    def _check(self, presented: str) -> Principal | None:
-        match = _KEY.fullmatch(presented)
-        if match is None:
-            return None
+    def _remember(self, digest: bytes, principal: Principal | None, until: float) -> None:
+        with self._lock:
+            self._cache[digest] = (principal, until)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > _CACHE_LIMIT:
+                self._cache.popitem(last=False)  # the least recently checked
+
+    def _check(self, presented: str) -> tuple[Principal | None, bool]:
+        """The principal of a key (``None`` if refused), and whether Argon2 was run."""
+        prefix = self.prefix_of(presented)
+        if prefix is None:
+            return None, False
         with self.store.read() as session:
-            found = OrganisationRepository(session).key_by_prefix(match.group(1))
+            found = OrganisationRepository(session).key_by_prefix(prefix)
         if found is None:
-            return None
+            return None, False
         key, organisation = found
-        if key.revoked_at is not None or not _verifies(key.secret_hash, presented):
-            return None
-        return _principal(organisation, key.scopes.split(), key.prefix)
+        if key.revoked_at is not None:
+            return None, True
+        with self._checking:
+            verified = _verifies(key.secret_hash, presented)
+        principal = _principal(organisation, key.scopes.split(), key.prefix) if verified else None
+        return principal, True
 
 
 def _verifies(secret_hash: str, presented: str) -> bool:

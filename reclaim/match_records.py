@@ -14,8 +14,8 @@ from reclaim.keys import Principal
 from reclaim.matching import Match
 from reclaim.store import Store
 from reclaim.store.audit import AuditRepository
+from reclaim.store.banks import BankRepository
 from reclaim.store.matches import MatchRepository
-from reclaim.store.models import Bank
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +48,16 @@ def record_matches(store: Store, principal: Principal, matches: Sequence[Match])
 def list_matches(
     store: Store, principal: Principal, after: int, limit: int
 ) -> list[MatchRecordView]:
-    with store.read() as session:
+    """A page of the organisation's own match records (a read of case data: audited)."""
+    with store.write() as session:
         records = MatchRepository(session).match_page(principal.organisation_id, after, limit)
-        names = {b.id: b.name for b in session.query(Bank).all()} if records else {}
+        names = BankRepository(session).bank_names({r.bank_id for r in records})
+        AuditRepository(session).audit_append(
+            principal.actor,
+            "matches.read",
+            f"organisation:{principal.organisation}",
+            {"after": after, "rows": len(records)},
+        )
         return [
             MatchRecordView(
                 r.id, names.get(r.bank_id, "?"), r.signal_id, r.type, r.distance, r.created_at

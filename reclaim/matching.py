@@ -11,10 +11,14 @@ lets a new process start from disk plus the changes since, instead of from scrat
 Rules: only active signals of enabled banks match; PDQ matches within ``threshold``
 bits, MD5 and SHA-256 exactly; a match in an enabled negative bank suppresses every
 match in the other banks (the content is known benign). Given a ``viewer`` (an
-organisation), only the banks it owns or that are shared with it count, negative ones
-included; admin organisations see every bank.
+organisation), only the banks it owns or that are shared with it count; admin
+organisations see every bank. A negative bank suppresses matches only for its owner and
+when the operators (admin organisations, or the command line) keep it: another
+organisation cannot hide matches from a viewer by sharing a negative bank with it.
 
-One matcher may serve many threads: syncs and searches take turns under a lock.
+One matcher may serve many threads. ``follow`` keeps it in step from a background
+thread, so searches never wait on the store; the store is read outside the matcher's
+lock, which is held only to apply each page of changes.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.index import HammingIndex
 from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
-from reclaim.store.models import Bank
+from reclaim.store.models import Bank, OrganisationKind
 from reclaim.store.organisations import OrganisationRepository
 
 logger = logging.getLogger(__name__)
 
 _SNAPSHOT_VERSION: Final = 1
-_PAGE: Final = 50_000
+_PAGE: Final = 10_000
 DEFAULT_THRESHOLD: Final = 31
 
 
@@ -87,12 +91,21 @@ class _BankState:
     enabled: bool
     owner_id: int | None = None
     shared_with: frozenset[int] = frozenset()
+    kept_by_operators: bool = True  # no owner, or owned by an admin organisation
 
     def visible_to(self, viewer: Viewer | None) -> bool:
         if viewer is None or viewer.is_admin:
             return True
         ident = viewer.organisation_id
         return self.owner_id == ident or ident in self.shared_with
+
+    def suppresses_for(self, viewer: Viewer | None) -> bool:
+        """Whether this bank, if negative, may hide the viewer's other matches."""
+        if self.kind != BankKind.NEGATIVE.value or not self.enabled:
+            return False
+        if viewer is None or viewer.is_admin or self.kept_by_operators:
+            return True
+        return self.owner_id == viewer.organisation_id
 
 
 class Matcher:
@@ -109,7 +122,10 @@ class Matcher:
         self._seq = 0
         self._last: tuple[int, str] | None = None  # id and value of the last change applied
         self._synced_at = 0.0
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the indexes and bank states
+        self._sync_lock = threading.Lock()  # one sync at a time
+        self._follower: threading.Thread | None = None
+        self._stop = threading.Event()
         if snapshot_dir is not None:
             self._load_snapshot(snapshot_dir)
         #: The sequence number the matcher started from (0 without a usable snapshot).
@@ -123,25 +139,65 @@ class Matcher:
 
     def sync(self) -> int:
         """Apply every change since the last sync; returns how many signals changed."""
-        applied = 0
-        with self._lock, self.store.read() as session:
+        with self._sync_lock:
+            banks = self._read_banks()
+            with self._lock:
+                self._banks = banks
+            applied = 0
+            while True:
+                with self.store.read() as session:
+                    changes = SignalRepository(session).signals_since(self._seq, _PAGE)
+                if not changes:
+                    break
+                with self._lock:
+                    self._apply(changes)
+                    self._seq = changes[-1].seq
+                    self._last = (changes[-1].id, changes[-1].value)
+                applied += len(changes)
+            self._synced_at = time.monotonic()
+            return applied
+
+    def _read_banks(self) -> dict[int, _BankState]:
+        with self.store.read() as session:
+            organisations = OrganisationRepository(session)
             shares: dict[int, set[int]] = {}
-            for bank_id, organisation_id in OrganisationRepository(session).share_all():
+            for bank_id, organisation_id in organisations.share_all():
                 shares.setdefault(bank_id, set()).add(organisation_id)
-            self._banks = {
+            admins = organisations.organisation_ids_of_kind(OrganisationKind.ADMIN)
+            return {
                 b.id: _BankState(
-                    b.name, b.kind, b.enabled, b.owner_id, frozenset(shares.get(b.id, ()))
+                    b.name,
+                    b.kind,
+                    b.enabled,
+                    b.owner_id,
+                    frozenset(shares.get(b.id, ())),
+                    b.owner_id is None or b.owner_id in admins,
                 )
                 for b in session.query(Bank).all()
             }
-            repository = SignalRepository(session)
-            while changes := repository.signals_since(self._seq, _PAGE):
-                self._apply(changes)
-                applied += len(changes)
-                self._seq = changes[-1].seq
-                self._last = (changes[-1].id, changes[-1].value)
-        self._synced_at = time.monotonic()
-        return applied
+
+    def follow(self, interval: float = 0.1) -> None:
+        """Keep in step from a background thread, every ``interval`` seconds; searches then
+        never read the store themselves. A store that cannot be reached is retried."""
+        if self._follower is not None:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.sync()
+                except Exception:
+                    logger.exception("the matcher could not follow the store; retrying")
+
+        self._follower = threading.Thread(target=run, name="reclaim-matcher-follow", daemon=True)
+        self._follower.start()
+
+    def stop(self) -> None:
+        """Stop following the store."""
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join()
+            self._follower = None
 
     def _apply(self, changes: Sequence[SignalChange]) -> None:
         pdq_add: dict[int, str] = {}
@@ -189,6 +245,13 @@ class Matcher:
         viewer: Viewer | None = None,
     ) -> MatchResult:
         """Matches for the signals of one piece of content."""
+        if self._follower is None:
+            if time.monotonic() - self._synced_at > self.max_lag:
+                self.sync()
+            with self._lock:
+                unknown = self._unknown_banks(banks, viewer)
+            if unknown:
+                self.sync()  # a bank made since the last sync
         with self._lock:
             return self._match(signals, banks, threshold, viewer)
 
@@ -199,9 +262,10 @@ class Matcher:
         threshold: int,
         viewer: Viewer | None,
     ) -> MatchResult:
-        if time.monotonic() - self._synced_at > self.max_lag:
-            self.sync()
-        wanted = self._known_banks(banks, viewer)
+        unknown = self._unknown_banks(banks, viewer)
+        if unknown:
+            raise UnknownBankError(f"no bank named {unknown[0]!r}")
+        wanted = set(banks) if banks else None
         found: list[tuple[int, str, int]] = []  # signal id, type, distance
         pdq_values = []
         for signal_type, value in signals:
@@ -216,19 +280,12 @@ class Matcher:
                 found.extend((i, SignalType.PDQ.value, d) for i, d in hits)
         return self._decide(found, wanted, viewer)
 
-    def _known_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[str] | None:
-        """The requested bank names, each checked to exist (after one sync if need be) and
-        to be visible to the viewer."""
+    def _unknown_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> list[str]:
+        """The requested bank names that do not exist or that the viewer does not see."""
         if not names:
-            return None
-        for attempt in range(2):
-            known = {s.name for s in self._banks.values() if s.visible_to(viewer)}
-            missing = [n for n in names if n not in known]
-            if not missing:
-                return set(names)
-            if attempt == 0:
-                self.sync()
-        raise UnknownBankError(f"no bank named {missing[0]!r}")
+            return []
+        known = {s.name for s in self._banks.values() if s.visible_to(viewer)}
+        return [n for n in names if n not in known]
 
     def _decide(
         self, found: list[tuple[int, str, int]], wanted: set[str] | None, viewer: Viewer | None
@@ -243,8 +300,7 @@ class Matcher:
             if signal_id not in best or distance < best[signal_id].distance:
                 best[signal_id] = match
         matches = sorted(best.values(), key=lambda m: (m.distance, m.bank, m.signal_id))
-        negative = {s.name for s in self._banks.values() if s.kind == BankKind.NEGATIVE.value}
-        hiding = [m for m in matches if m.bank in negative]
+        hiding = [m for m in matches if self._banks[m.bank_id].suppresses_for(viewer)]
         if hiding:
             return MatchResult(matches=[], suppressed_by=hiding)
         if wanted is not None:
@@ -252,6 +308,11 @@ class Matcher:
         return MatchResult(matches=matches)
 
     # --- snapshots -------------------------------------------------------------------
+
+    @property
+    def synced_ago(self) -> float:
+        """Seconds since the matcher last finished catching up with the store."""
+        return time.monotonic() - self._synced_at
 
     @property
     def size(self) -> int:

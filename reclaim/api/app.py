@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.formparsers import MultiPartParser
 
 from reclaim import __version__
 from reclaim.api.errors import install_error_handlers
-from reclaim.api.limits import BodyLimit
+from reclaim.api.limits import FORM_OVERHEAD, BodyLimit
 from reclaim.api.routers import banks, hashing, health, matching
 from reclaim.api.schemas import ErrorBody
 from reclaim.api.state import ServiceState
@@ -20,7 +21,7 @@ from reclaim.settings import Settings, get_settings
 DESCRIPTION = """\
 Reclaim matches fingerprints of images against banks of fingerprints of non-consensual
 intimate images. Send fingerprints (PDQ, MD5, SHA-256) or a file; files are hashed in
-memory and never kept.
+memory, never written to disk and never kept.
 
 Authenticate with `Authorization: Bearer KEY` (keys are made by `reclaim keys create`).
 Errors are JSON: `{"error": {"code", "message"}}`.
@@ -66,6 +67,12 @@ def create_app(settings: Settings) -> FastAPI:
         BodyLimit,
         max_request_bytes=settings.max_request_bytes,
         max_file_bytes=settings.max_file_bytes,
+        upload_paths=frozenset({"/v1/hash", "/v1/match"}),
+    )
+    # Starlette writes form files over 1 MiB to a temporary file; an upload here may be an
+    # intimate image, so it stays in memory up to the largest file accepted.
+    MultiPartParser.spool_max_size = max(
+        MultiPartParser.spool_max_size, settings.max_file_bytes + FORM_OVERHEAD
     )
     app.include_router(health.router)
     for module in (banks, hashing, matching):

@@ -34,11 +34,13 @@ def require(scope: Scope | None) -> Callable[..., Awaitable[Principal]]:
         state = service(request)
         presented = credentials.credentials if credentials else None
         keys = state.keys
+        prefix = keys.prefix_of(presented) if presented else None
+        if prefix is not None:  # before the check, so guesses at a key are limited too
+            state.limiter.take(prefix)
         if presented and keys.remembers(presented):
             principal = keys.authenticate(presented)
         else:  # Argon2 takes tens of milliseconds: keep it off the event loop
             principal = await run_in_threadpool(keys.authenticate, presented)
-        state.limiter.take(principal.key_prefix)
         if scope is not None:
             principal.require(scope)
         return principal

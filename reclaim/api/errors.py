@@ -9,6 +9,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from reclaim.errors import ImportFileError, RateLimited, ReclaimError
@@ -47,8 +48,26 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {"code": "invalid_request", "message": message, "problems": problems[:20]}
         return JSONResponse({"error": body}, status_code=422)
 
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # Values the database cannot store (e.g. NUL characters in PostgreSQL text).
+        message = f"a value cannot be stored: {str(exc.orig).splitlines()[0]}"
+        return JSONResponse({"error": {"code": "invalid_value", "message": message}}, 422)
+
+    @app.exception_handler(OperationalError)
+    async def busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        logger.warning("store unavailable: %s", exc.orig)
+        body = {"code": "store_busy", "message": "the store is busy or unreachable; retry shortly"}
+        return JSONResponse({"error": body}, status_code=503, headers={"Retry-After": "1"})
+
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ReclaimError):  # raised while FastAPI read the body
+            return error_response(exc.__cause__)
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            reason = str(exc.__cause__).splitlines()[0][:200] or type(exc.__cause__).__name__
+            body = {"code": "bad_request", "message": f"the request body cannot be read: {reason}"}
+            return JSONResponse({"error": body}, status_code=400)
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )

@@ -10,9 +10,9 @@ from typing import Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reclaim.api.errors import error_response
-from reclaim.errors import RateLimited, RequestTooLarge
+from reclaim.errors import RateLimited, RequestTooLarge, UsageError
 
-_FORM_OVERHEAD: Final = 64 * 1024
+FORM_OVERHEAD: Final = 64 * 1024
 
 
 class RateLimiter:
@@ -48,26 +48,40 @@ class RateLimiter:
 
 class BodyLimit:
     """ASGI middleware refusing bodies over the limit with 413, before they are read whole:
-    by ``Content-Length`` when sent, else by counting what arrives. Multipart uploads may be
-    as large as a file is allowed to be; other bodies up to ``max_request_bytes``."""
+    by ``Content-Length`` when sent, else by counting what arrives. File uploads to
+    ``upload_paths`` may be as large as a file is allowed to be; every other body up to
+    ``max_request_bytes``. A request with two ``Content-Type`` headers is refused, so the
+    limit and the parser cannot disagree about what the body is."""
 
-    def __init__(self, app: ASGIApp, max_request_bytes: int, max_file_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_request_bytes: int,
+        max_file_bytes: int,
+        upload_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_request_bytes = max_request_bytes
-        self.max_upload_bytes = max_file_bytes + _FORM_OVERHEAD
+        self.max_upload_bytes = max_file_bytes + FORM_OVERHEAD
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        content_types = [v for k, v in scope["headers"] if k.lower() == b"content-type"]
+        if len(content_types) > 1:
+            refusal = UsageError("the request has more than one Content-Type header")
+            await error_response(refusal)(scope, receive, send)
+            return
+        content_type = content_types[0].decode("latin-1").lower() if content_types else ""
+        upload = content_type.startswith("multipart/form-data")
         limit = (
             self.max_upload_bytes
-            if content_type.startswith("multipart/form-data")
+            if upload and scope["path"] in self.upload_paths
             else self.max_request_bytes
         )
-        declared = headers.get(b"content-length")
+        declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
                 too_big = int(declared) > limit

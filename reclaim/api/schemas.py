@@ -5,12 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from reclaim.store.models import BankKind
 
-BankName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", max_length=64)]
-OrganisationName = Annotated[str, Field(min_length=1, max_length=64)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+BankName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+OrganisationName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+
+def _printable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Free text without NUL characters (which PostgreSQL cannot store).
+Description = Annotated[str, Field(max_length=2000), AfterValidator(_printable)]
+SourceText = Annotated[str, Field(max_length=1000), AfterValidator(_printable)]
+
+
 SignalTypeName = Literal["pdq", "md5", "sha256"]
 MAX_BATCH = 1_000
 
@@ -37,6 +51,9 @@ class Readiness(BaseModel):
     status: Literal["ready", "loading", "failed"]
     signals: int = Field(description="Active signals the matcher holds.")
     seq: int = Field(description="The last change sequence number the matcher applied.")
+    synced_ago: float | None = Field(
+        None, description="Seconds since the matcher last caught up with the store."
+    )
     detail: str | None = None
 
 
@@ -53,7 +70,7 @@ class Me(BaseModel):
 class BankCreate(Strict):
     name: BankName
     kind: BankKind = BankKind.VERIFIED
-    description: str = Field("", max_length=2000)
+    description: Description = ""
     shared_with: list[OrganisationName] = Field(
         default_factory=list,
         max_length=100,
@@ -62,7 +79,7 @@ class BankCreate(Strict):
 
 
 class BankUpdate(Strict):
-    description: str | None = Field(None, max_length=2000)
+    description: Description | None = None
     enabled: bool | None = Field(None, description="Whether the bank's signals match.")
     shared_with: list[OrganisationName] | None = Field(None, max_length=100)
 
@@ -95,7 +112,7 @@ class SignalIn(Strict):
 
 class SignalCreate(SignalIn):
     quality: int | None = Field(None, ge=0, le=100)
-    source: str | None = Field(None, max_length=1000)
+    source: SourceText | None = None
 
 
 class SignalsCreate(Strict):
@@ -179,7 +196,7 @@ class Fingerprint(BaseModel):
 class MatchRequest(Strict):
     signals: list[SignalIn] = Field(min_length=1, max_length=64)
     banks: list[BankName] | None = Field(
-        None, max_length=100, description="Default: every bank you see."
+        None, min_length=1, max_length=100, description="Default (null): every bank you see."
     )
     threshold: int | None = Field(
         None, ge=0, le=64, description="Largest PDQ distance (default 31)."
@@ -205,7 +222,7 @@ class MatchResponse(BaseModel):
 
 class BatchMatchRequest(Strict):
     signals: list[SignalIn] = Field(min_length=1, max_length=MAX_BATCH)
-    banks: list[BankName] | None = Field(None, max_length=100)
+    banks: list[BankName] | None = Field(None, min_length=1, max_length=100)
     threshold: int | None = Field(None, ge=0, le=64)
 
 

@@ -2,7 +2,9 @@
 
 The matcher loads in a background thread, so the service answers ``/v1/health`` at once
 and ``/v1/ready`` says 503 until the indexes hold every bank; requests that need the
-matcher get 503 meanwhile.
+matcher get 503 meanwhile. A load that fails (the store unreachable at start-up) is
+retried with growing pauses. Once loaded, the matcher follows the store from its own
+thread, so a request never waits on the database to match.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Final
 
 from reclaim.api.limits import RateLimiter
 from reclaim.errors import NotReady, ReclaimError
@@ -21,6 +24,8 @@ from reclaim.settings import Settings, snapshot_dir
 from reclaim.store import Store
 
 logger = logging.getLogger("reclaim.api")
+_RETRY_PAUSES: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
+FOLLOW_INTERVAL: Final = 0.1
 
 
 @dataclass
@@ -30,9 +35,10 @@ class ServiceState:
     keys: KeyVerifier
     limiter: RateLimiter
     options: FingerprintOptions
-    matcher_ready: threading.Event = field(default_factory=threading.Event)
+    load_attempted: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
     _matcher: Matcher | None = None
+    _closing: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
@@ -59,20 +65,28 @@ class ServiceState:
         return thread
 
     def _load(self) -> None:
-        try:
-            matcher = Matcher(self.store, snapshot_dir(self.settings))
+        attempt = 0
+        while not self._closing.is_set():
+            try:
+                matcher = Matcher(self.store, snapshot_dir(self.settings))
+            except Exception as exc:
+                self.load_error = (
+                    exc.message if isinstance(exc, ReclaimError)
+                    else "the indexes failed to load; see the service log"
+                )  # fmt: skip
+                pause = _RETRY_PAUSES[min(attempt, len(_RETRY_PAUSES) - 1)]
+                logger.exception("matcher failed to load; retrying in %.0f s", pause)
+                self.load_attempted.set()  # /v1/ready reports the failure meanwhile
+                attempt += 1
+                self._closing.wait(pause)
+                continue
             if matcher.started_from == 0 and matcher.size:
                 matcher.save_snapshot()  # so the next start reads the indexes from disk
-            self._matcher = matcher
+            matcher.follow(FOLLOW_INTERVAL)
+            self._matcher, self.load_error = matcher, None
+            self.load_attempted.set()
             logger.info("matcher ready: %d signals, change %d", matcher.size, matcher.seq)
-        except ReclaimError as exc:
-            self.load_error = exc.message
-            logger.error("matcher failed to load: %s", exc.message)
-        except Exception as exc:
-            self.load_error = "the indexes failed to load; see the service log"
-            logger.exception("matcher failed to load: %s", exc)
-        finally:
-            self.matcher_ready.set()
+            return
 
     @property
     def matcher(self) -> Matcher:
@@ -82,7 +96,13 @@ class ServiceState:
             )
         return self._matcher
 
+    @property
+    def ready(self) -> bool:
+        return self._matcher is not None
+
     def close(self) -> None:
+        self._closing.set()
         if self._matcher is not None:
+            self._matcher.stop()
             self._matcher.save_snapshot()
         self.store.close()

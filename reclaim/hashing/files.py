@@ -87,13 +87,17 @@ def fingerprint_bytes(data: bytes, source: str, options: FingerprintOptions) -> 
         return FileFingerprint(path=source, md5=exact.md5, sha256=exact.sha256, error=exc.to_dict())
 
 
-def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
-    """Every signal of a file's bytes (an upload); raises a ``MediaError`` naming ``source``."""
+def check_size(data: bytes, source: str, limits: MediaLimits) -> None:
+    """Refuse bytes that are empty or more than the largest file accepted."""
     if not data:
         raise EmptyFile(source, "file is empty (0 bytes)")
-    if len(data) > options.limits.max_file_bytes:
-        limit = options.limits.max_file_bytes
-        raise FileTooLarge(source, f"file has more bytes than the limit of {limit}")
+    if len(data) > limits.max_file_bytes:
+        raise FileTooLarge(source, f"file has more bytes than the limit of {limits.max_file_bytes}")
+
+
+def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
+    """Every signal of a file's bytes (an upload); raises a ``MediaError`` naming ``source``."""
+    check_size(data, source, options.limits)
     exact = exact_hashes(data)
     image = decode_image(data, source, options.limits)
     if options.dihedral:

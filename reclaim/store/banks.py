@@ -63,6 +63,10 @@ class BankRepository:
     def bank_list(self) -> list[Bank]:
         return list(self.session.scalars(select(Bank).order_by(Bank.name)))
 
+    def bank_names(self, ids: set[int]) -> dict[int, str]:
+        rows = self.session.execute(select(Bank.id, Bank.name).where(Bank.id.in_(sorted(ids))))
+        return {ident: name for ident, name in rows}
+
     def bank_set_enabled(self, name: str, enabled: bool) -> Bank:
         bank = self.bank_get(name)
         bank.enabled = enabled

@@ -18,7 +18,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,13 +66,16 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to run from many processes)."""
         try:
-            with self._migration_lock(), self.engine.begin() as connection:
-                config = Config()
-                config.set_main_option("script_location", str(MIGRATIONS))
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-                if connection.execute(select(StoreInfo.id)).first() is None:
-                    connection.execute(insert(StoreInfo).values(id=1, store_id=str(uuid.uuid4())))
+            with self._migration_lock(), self.engine.connect() as connection:
+                # SQLite rebuilds a table to alter it (copy, drop, rename); with foreign keys
+                # on, dropping the old table would cascade-delete the rows that refer to it.
+                # The pragma only takes effect outside a transaction, so it is set first.
+                self._set_sqlite_foreign_keys(connection, on=False)
+                try:
+                    with connection.begin():
+                        self._upgrade(connection)
+                finally:
+                    self._set_sqlite_foreign_keys(connection, on=True)
         except DBAPIError as exc:
             raise ConfigurationError(
                 f"cannot open the store at {self.safe_url}: {exc.orig}"
@@ -86,6 +89,26 @@ class Store:
             raise ConfigurationError(
                 f"cannot open the store at {self.safe_url}: {exc.strerror or exc}"
             ) from exc
+
+    @staticmethod
+    def _upgrade(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise ConfigurationError(
+                    f"a migration left rows with dangling references: {broken[:5]}"
+                )
+        if connection.execute(select(StoreInfo.id)).first() is None:
+            connection.execute(insert(StoreInfo).values(id=1, store_id=str(uuid.uuid4())))
+
+    def _set_sqlite_foreign_keys(self, connection: Connection, *, on: bool) -> None:
+        if self.is_sqlite:
+            driver: Any = connection.connection.driver_connection
+            driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:

@@ -67,6 +67,11 @@ class OrganisationRepository:
     def organisation_list(self) -> list[Organisation]:
         return list(self.session.scalars(select(Organisation).order_by(Organisation.name)))
 
+    def organisation_ids_of_kind(self, kind: OrganisationKind) -> set[int]:
+        return set(
+            self.session.scalars(select(Organisation.id).where(Organisation.kind == kind.value))
+        )
+
     def organisation_names(self, ids: list[int]) -> dict[int, str]:
         rows = self.session.execute(
             select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))

@@ -23,6 +23,20 @@ class Service:
     store: Store
     settings: Settings
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the matcher has caught up with every change made so far (two syncs
+        finished after now: the second surely started after now)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(2):
+            started = time.monotonic()
+            while True:
+                asked = time.monotonic()  # before the answer, so the test errs on waiting
+                synced_ago = self.client.get("/v1/ready").json().get("synced_ago")
+                if synced_ago is not None and synced_ago < asked - started:
+                    break
+                assert asked < deadline, "the matcher did not catch up"
+                time.sleep(0.01)
+
     def key(self, organisation: str, *scopes: str, kind: str = "platform") -> dict[str, str]:
         """Headers carrying a new key of ``organisation`` with these scopes."""
         issued = issue_key(self.store, organisation, kind, scopes, label="test", actor="test")

@@ -51,7 +51,7 @@ def test_a_shared_bank_can_be_read_but_only_changed_by_its_owner(service: Servic
 
 
 def test_sharing_with_an_unknown_organisation_is_404(service: Service) -> None:
-    centre = service.key("centre", *WRITE)
+    centre = service.key("centre", *WRITE, kind="support_centre")
     response = service.client.post(
         "/v1/banks", json={"name": "SURV", "shared_with": ["nobody"]}, headers=centre
     )
@@ -61,7 +61,7 @@ def test_sharing_with_an_unknown_organisation_is_404(service: Service) -> None:
 
 
 def test_duplicate_names_and_bad_names_are_refused(service: Service) -> None:
-    headers = service.key("centre", *WRITE)
+    headers = service.key("centre", *WRITE, kind="support_centre")
     assert service.client.post("/v1/banks", json={"name": "A"}, headers=headers).status_code == 201
     again = service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
     assert again.status_code == 409
@@ -73,7 +73,7 @@ def test_duplicate_names_and_bad_names_are_refused(service: Service) -> None:
 
 
 def test_adding_signals_reports_bad_items_by_index_and_stores_the_rest(service: Service) -> None:
-    headers = service.key("centre", *WRITE)
+    headers = service.key("centre", *WRITE, kind="support_centre")
     service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
     good = _pdq()
     body = {"signals": [
@@ -97,7 +97,7 @@ def test_adding_signals_reports_bad_items_by_index_and_stores_the_rest(service: 
 
 
 def test_signals_are_paged_in_id_order(service: Service) -> None:
-    headers = service.key("centre", *WRITE)
+    headers = service.key("centre", *WRITE, kind="support_centre")
     service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
     values = [_pdq() for _ in range(5)]
     service.client.post(
@@ -118,7 +118,7 @@ def test_signals_are_paged_in_id_order(service: Service) -> None:
 
 
 def test_withdrawal_shows_in_the_partner_export_in_change_order(service: Service) -> None:
-    centre = service.key("centre", *WRITE)
+    centre = service.key("centre", *WRITE, kind="support_centre")
     partner = service.key("partner", "bank:read")
     service.client.post("/v1/banks", json={"name": "A", "shared_with": ["partner"]}, headers=centre)
     values = [_pdq() for _ in range(3)]
@@ -144,7 +144,7 @@ def test_withdrawal_shows_in_the_partner_export_in_change_order(service: Service
 
 
 def test_withdrawing_an_unknown_signal_is_404(service: Service) -> None:
-    headers = service.key("centre", *WRITE)
+    headers = service.key("centre", *WRITE, kind="support_centre")
     service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
     response = service.client.post("/v1/banks/A/signals/999/withdraw", headers=headers)
     assert response.status_code == 404
@@ -152,7 +152,7 @@ def test_withdrawing_an_unknown_signal_is_404(service: Service) -> None:
 
 
 def test_every_write_and_case_data_read_is_audited(service: Service) -> None:
-    headers = service.key("centre", *WRITE)
+    headers = service.key("centre", *WRITE, kind="support_centre")
     service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
     service.client.post(
         "/v1/banks/A/signals",
@@ -168,3 +168,69 @@ def test_every_write_and_case_data_read_is_audited(service: Service) -> None:
     assert actions[-4:] == ["bank.create", "signals.add", "signals.read", "bank.export"]
     assert all(e.actor.endswith("@centre") for e in events[-4:])
     assert report.ok and report.rows == len(events)
+
+
+def test_only_support_centres_and_operators_share_banks(service: Service) -> None:
+    service.key("other", "match")
+    platform = service.key("platform", *WRITE)
+    refused = service.client.post(
+        "/v1/banks", json={"name": "P", "shared_with": ["other"]}, headers=platform
+    )
+    assert refused.status_code == 403
+    assert "support centres" in refused.json()["error"]["message"]
+    assert service.client.post("/v1/banks", json={"name": "P"}, headers=platform).status_code == 201
+    operator = service.key("ops", "admin", kind="admin")
+    shared = service.client.patch("/v1/banks/P", json={"shared_with": ["other"]}, headers=operator)
+    assert shared.status_code == 200
+
+
+def test_recipients_see_neither_sources_nor_the_other_recipients(service: Service) -> None:
+    centre = service.key("centre", *WRITE, kind="support_centre")
+    service.key("second", "bank:read")
+    partner = service.key("partner", "bank:read")
+    service.client.post(
+        "/v1/banks", json={"name": "A", "shared_with": ["partner", "second"]}, headers=centre
+    )
+    item = {"type": "md5", "value": "c" * 32, "source": "/cases/031/IMG_0001.jpg"}
+    service.client.post("/v1/banks/A/signals", json={"signals": [item]}, headers=centre)
+    own = service.client.get("/v1/banks/A/signals", headers=centre).json()["items"]
+    seen = service.client.get("/v1/banks/A/signals", headers=partner).json()["items"]
+    assert own[0]["source"] == "/cases/031/IMG_0001.jpg"
+    assert seen[0]["source"] is None and seen[0]["value"] == "c" * 32
+    assert service.client.get("/v1/banks/A", headers=centre).json()["shared_with"] == [
+        "partner",
+        "second",
+    ]
+    assert service.client.get("/v1/banks/A", headers=partner).json()["shared_with"] == []
+
+
+def test_withdrawing_twice_changes_nothing_the_second_time(service: Service) -> None:
+    headers = service.key("centre", *WRITE, kind="support_centre")
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    added = service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "md5", "value": "d" * 32}]},
+        headers=headers,
+    ).json()["signals"][0]["id"]
+    first = service.client.post(f"/v1/banks/A/signals/{added}/withdraw", headers=headers).json()
+    second = service.client.post(f"/v1/banks/A/signals/{added}/withdraw", headers=headers).json()
+    assert first["seq"] == second["seq"] and second["status"] == "withdrawn"
+    changes = service.client.get("/v1/banks/A/export", headers=headers).json()["items"]
+    assert [c["status"] for c in changes] == ["withdrawn"]
+
+
+def test_text_the_database_cannot_hold_is_422_not_500(service: Service) -> None:
+    headers = service.key("centre", *WRITE, kind="support_centre")
+    cases = [
+        ("post", "/v1/banks", {"name": "A", "description": "a\x00b"}),
+        ("post", "/v1/banks", {"name": "B", "shared_with": ["x\x00y"]}),
+        ("get", "/v1/banks/a%00b", None),
+        ("get", "/v1/banks/a%00b/signals", None),
+    ]
+    for method, path, body in cases:
+        response = service.client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 422, (path, body, response.text)
+    service.client.post("/v1/banks", json={"name": "C"}, headers=headers)
+    item = {"type": "md5", "value": "e" * 32, "source": "x\x00y"}
+    response = service.client.post("/v1/banks/C/signals", json={"signals": [item]}, headers=headers)
+    assert response.status_code == 422

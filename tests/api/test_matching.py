@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
 
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
 
 
@@ -37,6 +40,7 @@ def _bank(
     )
     assert response.status_code == 201, response.text
     IDS.update({item["value"]: item["id"] for item in response.json()["signals"]})
+    service.settle()
     return headers
 
 
@@ -199,3 +203,124 @@ def test_a_batch_answers_each_signal_and_names_bad_ones(service: Service) -> Non
     too_many = {"signals": [{"type": "md5", "value": "a" * 32}] * 1001}
     response = service.client.post("/v1/match/batch", json=too_many, headers=headers)
     assert response.status_code in (413, 422)
+
+
+def test_another_organisations_negative_bank_cannot_hide_matches(service: Service) -> None:
+    stored = secrets.token_hex(32)
+    platform = service.key("platform", "match")
+    _bank(service, "centre", "SURV", [stored], shared_with=["platform"])
+    assert _match(service, platform, stored)["matches"]
+    rival = service.key("rival", "bank:read", "bank:write", kind="support_centre")
+    service.client.post(
+        "/v1/banks",
+        json={"name": "BENIGN", "kind": "negative", "shared_with": ["platform"]},
+        headers=rival,
+    )
+    service.client.post(
+        "/v1/banks/BENIGN/signals",
+        json={"signals": [{"type": "pdq", "value": stored}]},
+        headers=rival,
+    )
+    service.settle()
+    found = _match(service, platform, stored)
+    assert found["suppressed"] is False
+    assert {m["bank"] for m in found["matches"]} == {"SURV", "BENIGN"}  # type: ignore[union-attr]
+    # The platform's own negative bank does suppress, for the platform alone.
+    own = service.key("platform", "bank:write")
+    service.client.post("/v1/banks", json={"name": "MINE", "kind": "negative"}, headers=own)
+    service.client.post(
+        "/v1/banks/MINE/signals", json={"signals": [{"type": "pdq", "value": stored}]}, headers=own
+    )
+    service.settle()
+    mine = _match(service, platform, stored)
+    assert (mine["matches"], mine["suppressed"]) == ([], True)
+    centre = service.key("centre", "match", kind="support_centre")
+    assert _match(service, centre, stored)["suppressed"] is False
+
+
+def test_an_empty_bank_list_is_refused_not_read_as_every_bank(service: Service) -> None:
+    headers = service.key("centre", "match", kind="support_centre")
+    body = {"signals": [{"type": "md5", "value": "a" * 32}], "banks": []}
+    assert service.client.post("/v1/match", json=body, headers=headers).status_code == 422
+    assert service.client.post("/v1/match/batch", json=body, headers=headers).status_code == 422
+
+
+def test_a_file_that_is_not_an_image_still_matches_by_exact_hash(service: Service) -> None:
+    data = b"\x00\x00\x00\x18ftypmp42 not really a video" * 10
+    md5 = hashlib.md5(data).hexdigest()
+    headers = service.key("centre", "bank:read", "bank:write", "match", kind="support_centre")
+    service.client.post("/v1/banks", json={"name": "V"}, headers=headers)
+    service.client.post(
+        "/v1/banks/V/signals", json={"signals": [{"type": "md5", "value": md5}]}, headers=headers
+    )
+    service.settle()
+    response = service.client.post("/v1/match", files={"file": ("v.mp4", data)}, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(m["bank"], m["type"]) for m in body["matches"]] == [("V", "md5")]
+    assert body["fingerprint"]["error"]["code"] in ("unsupported_format", "corrupt")
+    assert body["fingerprint"]["pdq"] is None
+
+
+def test_match_reads_are_audited(service: Service) -> None:
+    headers = service.key("centre", "match", kind="support_centre")
+    service.client.get("/v1/matches", headers=headers)
+    with service.store.read() as session:
+        actions = [e.action for e in AuditRepository(session).audit_iter()]
+    assert actions[-1] == "matches.read"
+
+
+def test_uploads_are_refused_without_a_key_and_json_routes_take_no_uploads(
+    make_service: object,
+) -> None:
+    service = make_service(max_file_bytes=100_000, max_request_bytes=2048)  # type: ignore[operator]
+    upload = {"file": ("big.jpg", b"\xff" * 50_000)}
+    assert service.client.post("/v1/hash", files=upload).status_code == 401
+    headers = service.key("centre", "bank:read", "bank:write", kind="support_centre")
+    # A multipart body is only allowed the upload limit where files are uploaded.
+    response = service.client.post("/v1/banks", files=upload, headers=headers)
+    assert response.status_code == 413
+
+
+def test_two_content_types_are_refused(service: Service) -> None:
+    headers = service.key("centre", "match", kind="support_centre")
+    response = service.client.post(
+        "/v1/match",
+        content=b'{"signals": [{"type": "md5", "value": "' + b"a" * 32 + b'"}]}',
+        headers=[
+            ("Authorization", headers["Authorization"]),
+            ("Content-Type", "application/json"),
+            ("Content-Type", "multipart/form-data; boundary=x"),
+        ],
+    )
+    assert response.status_code == 400
+    assert "more than one Content-Type" in response.json()["error"]["message"]
+
+
+def test_a_chunked_body_over_the_limit_is_413_naming_the_limit(make_service: object) -> None:
+    service = make_service(max_request_bytes=2048)  # type: ignore[operator]
+    headers = service.key("centre", "match", kind="support_centre")
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"signals": ['
+        for _ in range(200):
+            yield b'{"type": "md5", "value": "' + b"a" * 32 + b'"},'
+        yield b"]}"
+
+    for path in ("/v1/match", "/v1/match/batch"):
+        response = service.client.post(
+            path, content=chunks(), headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 413, (path, response.text)
+        assert "2048 bytes" in response.json()["error"]["message"]
+
+
+def test_guessing_at_a_key_is_rate_limited_before_it_is_checked(make_service: object) -> None:
+    service = make_service(rate_limit_per_second=0.1, rate_limit_burst=2)  # type: ignore[operator]
+    real = service.key("centre", "match", kind="support_centre")["Authorization"]
+    prefix = real.split("_")[1]
+    codes = []
+    for attempt in range(4):
+        guess = f"Bearer rk_{prefix}_{secrets.token_urlsafe(32)}{attempt}"
+        codes.append(service.client.get("/v1/me", headers={"Authorization": guess}).status_code)
+    assert codes == [401, 401, 429, 429]

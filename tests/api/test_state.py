@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_not_ready_until_the_matcher_has_loaded(
         assert refused.status_code == 503
         assert refused.json()["error"]["code"] == "not_ready"
         release.set()
-        client.app.state.service.matcher_ready.wait(30)  # type: ignore[attr-defined]
+        client.app.state.service.load_attempted.wait(30)  # type: ignore[attr-defined]
         assert client.get("/v1/ready").json()["status"] == "ready"
         assert client.post("/v1/match", json=body, headers=headers).status_code == 200
     store.close()
@@ -56,8 +57,31 @@ def test_a_matcher_that_fails_to_load_reports_failed(
     monkeypatch.setattr(state, "Matcher", broken)
     settings = Settings(database_url=sqlite_url, index_dir=str(tmp_path / "idx"))
     with TestClient(create_app(settings)) as client:
-        client.app.state.service.matcher_ready.wait(30)  # type: ignore[attr-defined]
+        client.app.state.service.load_attempted.wait(30)  # type: ignore[attr-defined]
         response = client.get("/v1/ready")
     assert response.status_code == 503
     assert response.json()["status"] == "failed"
     assert "disk on fire" not in response.text  # internals stay in the log
+
+
+def test_a_failed_load_is_retried_until_it_works(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[int] = []
+
+    def flaky(*args: object, **kwargs: object) -> Matcher:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("store not up yet")
+        return Matcher(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(state, "Matcher", flaky)
+    settings = Settings(database_url=sqlite_url, index_dir=str(tmp_path / "idx"))
+    with TestClient(create_app(settings)) as client:
+        client.app.state.service.load_attempted.wait(30)  # type: ignore[attr-defined]
+        assert client.get("/v1/ready").json()["status"] == "failed"
+        deadline = time.monotonic() + 10
+        while client.get("/v1/ready").status_code != 200:
+            assert time.monotonic() < deadline, "the load was not retried"
+            time.sleep(0.05)
+    assert len(attempts) == 2

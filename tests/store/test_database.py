@@ -85,3 +85,37 @@ def test_a_store_from_a_newer_version_is_refused(sqlite_url: str) -> None:
     store.close()
     with pytest.raises(ConfigurationError, match="newer version"):
         Store.open(sqlite_url)
+
+
+def test_upgrading_a_store_that_holds_signals_keeps_them(store_url: str) -> None:
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    from reclaim.store.database import MIGRATIONS  # noqa: PLC0415
+
+    old = Store(store_url)  # not opened: brought only to the first schema below
+    with old.engine.connect() as connection:
+        old._set_sqlite_foreign_keys(connection, on=True)
+        with connection.begin():
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO banks (id, name, description, kind, enabled, created_at, "
+                    "updated_at) VALUES (1, 'B', '', 'verified', true, '2026-01-01', '2026-01-01')"
+                )
+            )
+            for number in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO signals (bank_id, type, value, status, seq, created_at, "
+                    f"updated_at) VALUES (1, 'md5', '{number:032x}', 'active', {number}, "
+                    "'2026-01-01', '2026-01-01')"
+                ))  # fmt: skip
+    old.close()
+    upgraded = Store.open(store_url)
+    with upgraded.read() as session:
+        assert session.execute(text("SELECT count(*) FROM signals")).scalar() == 2
+        assert session.execute(text("SELECT owner_id FROM banks")).scalar() is None
+    upgraded.close()

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from reclaim import banks
 from reclaim.api.auth import BankReader, BankWriter, Service
 from reclaim.api.schemas import (
+    NAME_PATTERN,
     BankCreate,
     BankList,
     BankPublic,
@@ -28,7 +29,7 @@ router = APIRouter(
     tags=["banks"],
     responses={404: {"model": ErrorBody, "description": "No such bank (or not visible to you)."}},
 )
-BankPath = Annotated[str, Path(description="Bank name.", max_length=64)]
+BankPath = Annotated[str, Path(description="Bank name.", pattern=NAME_PATTERN, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Most items to return.")]
 
 
@@ -93,7 +94,7 @@ async def list_signals(
     limit: Limit = 1000,
 ) -> SignalPage:
     rows = await run_in_threadpool(banks.list_signals, state.store, name, after, limit, principal)
-    items = [SignalPublic.model_validate(r) for r in rows]
+    items = [SignalPublic.model_validate(r, from_attributes=True) for r in rows]
     return SignalPage(items=items, next_after=items[-1].id if len(items) == limit else None)
 
 
@@ -120,7 +121,7 @@ async def withdraw_signal(
     principal: BankWriter,
 ) -> SignalPublic:
     row = await run_in_threadpool(banks.withdraw_signal, state.store, name, signal_id, principal)
-    return SignalPublic.model_validate(row)
+    return SignalPublic.model_validate(row, from_attributes=True)
 
 
 @router.get(

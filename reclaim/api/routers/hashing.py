@@ -1,30 +1,74 @@
-"""Fingerprinting an upload. The bytes are hashed in memory and dropped; nothing is kept."""
+"""Fingerprinting an upload. The bytes are hashed in memory and dropped; nothing is kept.
+
+Uploads are parsed by hand after the key is checked, so an unauthenticated caller cannot
+make the service read a large body.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile as FormFile
+from starlette.datastructures import FormData, UploadFile
 
 from reclaim.api.auth import Hashing, Service
 from reclaim.api.schemas import ErrorBody, ErrorDetail, Fingerprint
-from reclaim.hashing.files import FileFingerprint, FingerprintOptions, fingerprint_data
+from reclaim.errors import InputError
+from reclaim.hashing.files import (
+    FileFingerprint,
+    FingerprintOptions,
+    check_size,
+    fingerprint_bytes,
+    fingerprint_data,
+)
 
 router = APIRouter(prefix="/v1", tags=["hashing"])
 
-Upload = Annotated[UploadFile, File(description="An image file.")]
+FILE_FIELD: dict[str, Any] = {"type": "string", "format": "binary", "description": "The file."}
+_HASH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": FILE_FIELD},
+                }
+            }
+        },
+    }
+}
 
 
-async def fingerprint_upload(upload: FormFile, options: FingerprintOptions) -> FileFingerprint:
-    """Read an upload (Starlette spools bodies over 1 MiB to a temporary file, deleted when
-    the request ends) and fingerprint its bytes; a file that cannot be fingerprinted is
-    refused with the reason (413, 415 or 422)."""
-    source = upload.filename or "upload"
+async def read_form(request: Request, fields: int) -> FormData:
+    content_type = request.headers.get("content-type", "").lower()
+    if not content_type.startswith("multipart/form-data"):
+        raise InputError("send the file as multipart/form-data, in a field named 'file'")
+    return await request.form(max_files=1, max_fields=fields)
+
+
+async def upload_bytes(form: FormData, options: FingerprintOptions) -> tuple[bytes, str]:
+    """The bytes and name of the form's ``file`` field (at most the largest file accepted,
+    plus one byte so that a larger file is recognised)."""
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InputError("the form needs a 'file' field holding the file")
     data = await upload.read(options.limits.max_file_bytes + 1)
-    await upload.close()
-    return await run_in_threadpool(fingerprint_data, data, source, options)
+    return data, upload.filename or "upload"
+
+
+async def fingerprint_upload(
+    form: FormData, options: FingerprintOptions, *, strict: bool
+) -> FileFingerprint:
+    """Fingerprint the uploaded file. ``strict``: a file that cannot be decoded as an image is
+    refused with the reason (413, 415 or 422); otherwise its exact hashes are still given,
+    with the reason in ``error``."""
+    data, source = await upload_bytes(form, options)
+    check_size(data, source, options.limits)
+    hasher = fingerprint_data if strict else fingerprint_bytes
+    return await run_in_threadpool(hasher, data, source, options)
 
 
 def fingerprint_public(result: FileFingerprint) -> Fingerprint:
@@ -45,10 +89,17 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
 @router.post(
     "/hash",
     summary="Fingerprint an uploaded file (the file is not kept)",
+    response_model=Fingerprint,
+    openapi_extra=_HASH_BODY,
     responses={
         415: {"model": ErrorBody, "description": "A file in a format Reclaim does not decode."},
         422: {"model": ErrorBody, "description": "No file, or a corrupt or empty one."},
     },
 )
-async def hash_upload(file: Upload, state: Service, principal: Hashing) -> Fingerprint:
-    return fingerprint_public(await fingerprint_upload(file, state.options))
+async def hash_upload(request: Request, state: Service, principal: Hashing) -> Fingerprint:
+    form = await read_form(request, fields=2)
+    try:
+        result = await fingerprint_upload(form, state.options, strict=True)
+    finally:
+        await form.close()
+    return fingerprint_public(result)

@@ -23,12 +23,14 @@ async def health() -> Health:
     responses={503: {"model": Readiness, "description": "Still loading, or failed to load."}},
 )
 async def ready(state: Service) -> Response:
-    if not state.matcher_ready.is_set() or state.load_error:
+    if not state.ready:
         status = "failed" if state.load_error else "loading"
         body = Readiness(status=status, signals=0, seq=0, detail=state.load_error)
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "1"})
     matcher = state.matcher
-    body = Readiness(status="ready", signals=matcher.size, seq=matcher.seq)
+    body = Readiness(
+        status="ready", signals=matcher.size, seq=matcher.seq, synced_ago=matcher.synced_ago
+    )
     return JSONResponse(body.model_dump())
 
 

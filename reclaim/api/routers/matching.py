@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from reclaim.api.auth import Matching, Service
-from reclaim.api.routers.hashing import fingerprint_public, fingerprint_upload
+from reclaim.api.routers.hashing import (
+    FILE_FIELD,
+    fingerprint_public,
+    fingerprint_upload,
+    read_form,
+)
 from reclaim.api.schemas import (
     BatchMatchItem,
     BatchMatchRequest,
@@ -40,6 +44,15 @@ router = APIRouter(
     },
 )
 
+_MATCH_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": FILE_FIELD,
+        "banks": {"type": "string", "description": "Comma-separated bank names."},
+        "threshold": {"type": "integer", "minimum": 0, "maximum": 64},
+    },
+}
 _MATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -49,17 +62,7 @@ _MATCH_BODY: dict[str, Any] = {
                     ref_template="#/components/schemas/{model}"
                 )
             },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "banks": {"type": "string", "description": "Comma-separated bank names."},
-                        "threshold": {"type": "integer", "minimum": 0, "maximum": 64},
-                    },
-                }
-            },
+            "multipart/form-data": {"schema": _MATCH_FORM},
         },
     }
 }
@@ -114,14 +117,11 @@ async def match(request: Request, state: Service, principal: Matching) -> MatchR
 async def _match_upload(
     request: Request, state: ServiceState, principal: Principal
 ) -> MatchResponse:
-    form = await request.form(max_files=1, max_fields=4)
+    form = await read_form(request, fields=4)
     try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InputError("the form needs a 'file' field holding the file to match")
         banks = _banks_field(form.get("banks"))
         threshold = _threshold_field(form.get("threshold"))
-        fingerprint = await fingerprint_upload(upload, state.options)
+        fingerprint = await fingerprint_upload(form, state.options, strict=False)
     finally:
         await form.close()
     signals, _ = signals_of_record(fingerprint.to_record(), state.settings.pdq_min_quality)
