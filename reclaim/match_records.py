@@ -1,14 +1,22 @@
 """Match records: every match an organisation is told of is kept, for its own review and
 reports, and the telling is audited (it reveals that a bank holds the content).
 
-An organisation reads only its own records.
+An organisation reads only its own records. The service hands records to a
+``MatchRecorder``, which writes everything reported in the last 50 ms in one transaction
+from its own thread, so a match answer never waits on a database write; records still
+queued when the service stops are written before it exits.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from reclaim.keys import Principal
 from reclaim.matching import Match
@@ -16,6 +24,11 @@ from reclaim.store import Store
 from reclaim.store.audit import AuditRepository
 from reclaim.store.banks import BankRepository
 from reclaim.store.matches import MatchRepository
+
+logger = logging.getLogger(__name__)
+_FLUSH_EVERY: Final = 0.05
+_QUEUE_LIMIT: Final = 100_000
+_RETRY_PAUSE: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +43,87 @@ class MatchRecordView:
 
 def record_matches(store: Store, principal: Principal, matches: Sequence[Match]) -> None:
     """Keep the matches an organisation was just told of, with one audit row."""
-    if not matches:
+    record_reports(store, [(principal, matches)])
+
+
+def record_reports(store: Store, reports: Sequence[tuple[Principal, Sequence[Match]]]) -> None:
+    """Keep several organisations' reported matches in one transaction, one audit row per
+    report."""
+    reports = [(principal, matches) for principal, matches in reports if matches]
+    if not reports:
         return
     with store.write() as session:
-        MatchRepository(session).match_add_many(
-            principal.organisation_id,
-            [(m.signal_id, m.bank_id, m.type, m.distance) for m in matches],
+        repository, audit = MatchRepository(session), AuditRepository(session)
+        for principal, matches in reports:
+            repository.match_add_many(
+                principal.organisation_id,
+                [(m.signal_id, m.bank_id, m.type, m.distance) for m in matches],
+            )
+            audit.audit_append(
+                principal.actor,
+                "match.report",
+                f"organisation:{principal.organisation}",
+                {"signals": sorted({m.signal_id for m in matches})[:100], "count": len(matches)},
+            )
+
+
+class MatchRecorder:
+    """Writes reported matches from a background thread, in batches. When the queue is full
+    (the store far behind), ``submit`` writes the report itself: slower, never lost."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: queue.Queue[tuple[Principal, Sequence[Match]] | None] = queue.Queue(
+            _QUEUE_LIMIT
         )
-        AuditRepository(session).audit_append(
-            principal.actor,
-            "match.report",
-            f"organisation:{principal.organisation}",
-            {"signals": sorted({m.signal_id for m in matches})[:100], "count": len(matches)},
+        self._thread = threading.Thread(
+            target=self._run, name="reclaim-match-recorder", daemon=True
         )
+        self._thread.start()
+
+    def submit(self, principal: Principal, matches: Sequence[Match]) -> None:
+        if not matches:
+            return
+        try:
+            self._queue.put_nowait((principal, list(matches)))
+        except queue.Full:
+            record_matches(self.store, principal, matches)
+
+    def flush(self) -> None:
+        """Wait until everything submitted so far is written."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Write what is queued, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            taken = [self._queue.get()]
+            if taken[0] is not None:
+                time.sleep(_FLUSH_EVERY)  # gather what else arrives meanwhile
+            while True:
+                try:
+                    taken.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = None in taken
+            self._write([item for item in taken if item is not None], final=stopping)
+            for _ in taken:
+                self._queue.task_done()
+
+    def _write(self, batch: list[tuple[Principal, Sequence[Match]]], final: bool) -> None:
+        while batch:
+            try:
+                record_reports(self.store, batch)
+                return
+            except Exception:
+                logger.exception("match records not written; retrying")
+                if final:
+                    return
+                time.sleep(_RETRY_PAUSE)
 
 
 def list_matches(

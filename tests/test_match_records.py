@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reclaim.keys import Principal
-from reclaim.match_records import list_matches, record_matches
+from reclaim.match_records import MatchRecorder, list_matches, record_matches
 from reclaim.matching import Match
 from reclaim.store import BankRepository, Store
 from reclaim.store.audit import AuditRepository
@@ -37,3 +37,21 @@ def test_records_are_kept_audited_and_private(store: Store) -> None:
         ("matches.read", "key:0123456789ab@mine"),
         ("matches.read", "key:0123456789ab@theirs"),
     ]
+
+
+def test_the_recorder_writes_in_batches_and_everything_before_it_stops(store: Store) -> None:
+    with store.write() as session:
+        bank = BankRepository(session).bank_create("SURV")
+    mine = _principal(store, "mine")
+    recorder = MatchRecorder(store)
+    for signal_id in range(1, 21):
+        recorder.submit(mine, [Match("SURV", signal_id, "pdq", 1, bank.id)])
+    recorder.submit(mine, [])
+    recorder.flush()
+    assert [v.signal_id for v in list_matches(store, mine, 0, 100)] == list(range(1, 21))
+    recorder.submit(mine, [Match("SURV", 99, "md5", 0, bank.id)])
+    recorder.close()  # writes what is queued
+    assert list_matches(store, mine, 0, 100)[-1].signal_id == 99
+    with store.read() as session:
+        reports = [e for e in AuditRepository(session).audit_iter() if e.action == "match.report"]
+    assert len(reports) == 21  # one audit row per report, however they were batched

@@ -19,6 +19,7 @@ from reclaim.errors import NotReady, ReclaimError
 from reclaim.hashing.files import FingerprintOptions
 from reclaim.hashing.media import MediaLimits
 from reclaim.keys import KeyVerifier
+from reclaim.match_records import MatchRecorder
 from reclaim.matching import Matcher
 from reclaim.settings import Settings, snapshot_dir
 from reclaim.store import Store
@@ -35,6 +36,7 @@ class ServiceState:
     keys: KeyVerifier
     limiter: RateLimiter
     options: FingerprintOptions
+    recorder: MatchRecorder
     load_attempted: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
     _matcher: Matcher | None = None
@@ -57,6 +59,7 @@ class ServiceState:
             keys=KeyVerifier(store, settings.key_cache_seconds),
             limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
             options=options,
+            recorder=MatchRecorder(store),
         )
 
     def start_loading(self) -> threading.Thread:
@@ -102,6 +105,7 @@ class ServiceState:
 
     def close(self) -> None:
         self._closing.set()
+        self.recorder.close()
         if self._matcher is not None:
             self._matcher.stop()
             self._matcher.save_snapshot()

@@ -90,6 +90,7 @@ def test_matches_are_recorded_for_the_asking_organisation_only(service: Service)
     centre = _bank(service, "centre", "A", [stored], shared_with=["platform"])
     _match(service, platform, stored)
     _match(service, platform, secrets.token_hex(32))  # no match: nothing recorded
+    service.client.app.state.service.recorder.flush()  # type: ignore[attr-defined]
     mine = service.client.get("/v1/matches", headers=platform).json()["items"]
     assert [(m["bank"], m["signal_id"], m["distance"]) for m in mine] == [("A", IDS[stored], 0)]
     assert service.client.get("/v1/matches", headers=centre).json()["items"] == []

@@ -31,7 +31,7 @@ from reclaim.api.state import ServiceState
 from reclaim.errors import InputError, ReclaimError, UsageError
 from reclaim.hashlists import signals_of_record
 from reclaim.keys import Principal
-from reclaim.match_records import list_matches, record_matches
+from reclaim.match_records import list_matches
 from reclaim.matching import MatchResult
 
 router = APIRouter(
@@ -85,8 +85,7 @@ async def _match(
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
     result = state.matcher.match(signals, banks, chosen, viewer=principal)
-    if result.matches:
-        await run_in_threadpool(record_matches, state.store, principal, result.matches)
+    state.recorder.submit(principal, result.matches)
     return result
 
 
@@ -185,8 +184,7 @@ async def match_batch(
         matches, suppressed = _public(result)
         found.extend(result.matches)
         results.append(BatchMatchItem(index=index, matches=matches, suppressed=suppressed))
-    if found:
-        await run_in_threadpool(record_matches, state.store, principal, found)
+    state.recorder.submit(principal, found)
     return BatchMatchResponse(results=results)
 
 
