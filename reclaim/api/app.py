@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.formparsers import MultiPartParser
 
 from reclaim import __version__
@@ -53,7 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             state.close()
 
-    app = FastAPI(
+    # The interactive docs page loads Swagger UI from files served here, not from a CDN:
+    # no page of Reclaim's fetches third-party assets.
+    app = FastAPIOffline(
+        static_url="/static/docs",
         title="Reclaim",
         version=__version__,
         description=DESCRIPTION,

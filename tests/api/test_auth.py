@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from reclaim.keys import revoke_key
@@ -83,3 +85,14 @@ def test_health_needs_no_key_and_ready_reports_the_matcher(service: Service) -> 
     body = service.client.get("/v1/ready").json()
     assert body["status"] == "ready"
     assert body["signals"] == 0
+
+
+def test_the_docs_page_loads_nothing_from_other_hosts(service: Service) -> None:
+    page = service.client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href|url)\s*[=:]\s*["\']([^"\']+)["\']', page.text)
+    assert sources, "no assets found: the page changed shape"
+    for source in sources:
+        assert not re.match(r"^(https?:)?//", source), source
+        if source.startswith("/static/"):
+            assert service.client.get(source).status_code == 200, source
