@@ -15,14 +15,19 @@ from reclaim.store.models import Bank, BankKind, Signal
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def check_bank_name(name: str) -> str:
-    """A bank name: 1-64 letters, digits, '_', '.', '-', starting with a letter or digit."""
+def check_name(what: str, name: str) -> str:
+    """A name of a bank or an organisation: 1-64 letters, digits, '_', '.', '-', starting
+    with a letter or digit."""
     if not _NAME.fullmatch(name):
         raise UsageError(
-            f"bank name {name!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
+            f"{what} name {name!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
         )
     return name
+
+
+def check_bank_name(name: str) -> str:
+    return check_name("bank", name)
 
 
 def check_bank_kind(kind: str) -> BankKind:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from typing import Final
-
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reclaim.errors import UnknownOrganisationError, UsageError
+from reclaim.store.banks import check_name
 from reclaim.store.models import ApiKey, Bank, BankShare, Organisation, OrganisationKind, utcnow
-
-_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def check_organisation_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise UsageError(
-            f"organisation name {name!r} is not valid: use 1-64 letters, digits, '_', '.' or "
-            "'-', starting with a letter or digit"
-        )
-    return name
+    return check_name("organisation", name)
 
 
 def check_organisation_kind(kind: str) -> OrganisationKind:
