@@ -52,8 +52,10 @@ are quoted from the issue that set the goals (measured by its author on a compar
 machine) and printed for comparison only.
 
 Run ``.venv/bin/python benchmarks/service.py [--count N] [--duration S]
-[--workers 1,2] [--connections 8,32] [--soak 600] [--json PATH]``. The default run
-takes about 8 minutes on the machine described in ``docs/performance.md``.
+[--workers 1,2] [--connections 8,32] [--soak 600] [--soak-only] [--json PATH]``. The
+default run takes about 6 minutes on the machine described in ``docs/performance.md``
+(longer when it has to wait for the machine to be quiet); ``--soak 600 --soak-only``
+about 12.
 """
 
 from __future__ import annotations
