@@ -29,7 +29,6 @@ from reclaim.store.audit import AuditRepository
 from reclaim.store.models import Bank, OrganisationKind, Signal
 from reclaim.store.organisations import OrganisationRepository
 
-MAX_SIGNALS_PER_CALL: Final = 10_000
 _SHARING_KIND: Final = OrganisationKind.SUPPORT_CENTRE.value
 
 

@@ -5,6 +5,8 @@ says nothing of the internals."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,11 +29,14 @@ def error_response(error: ReclaimError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=error.http_status, headers=headers)
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, list[str]]:
+def describe_problems(errors: Sequence[Any]) -> tuple[str, list[str]]:
+    """A one-line message and the list of problems, from pydantic's validation errors."""
     problems = []
-    for error in exc.errors():
+    for error in errors:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
         problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    if not problems:
+        return "the body is not valid", []
     return (
         problems[0] if len(problems) == 1 else f"{len(problems)} problems: {problems[0]}; ..."
     ), problems
@@ -44,7 +49,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, problems = _validation_message(exc)
+        message, problems = describe_problems(exc.errors())
         body = {"code": "invalid_request", "message": message, "problems": problems[:20]}
         return JSONResponse({"error": body}, status_code=422)
 

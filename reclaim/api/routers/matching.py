@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from reclaim.api.auth import Matching, Service
+from reclaim.api.errors import describe_problems
 from reclaim.api.routers.hashing import (
     FILE_FIELD,
     fingerprint_public,
@@ -104,8 +105,10 @@ async def match(request: Request, state: Service, principal: Matching) -> MatchR
         body = MatchRequest.model_validate_json(await request.body())
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise UsageError(f"the body is not valid JSON: {_first_problem(exc)}") from None
-        raise InputError(_first_problem(exc)) from None
+            raise UsageError(
+                f"the body is not valid JSON: {describe_problems(exc.errors())[0]}"
+            ) from None
+        raise InputError(describe_problems(exc.errors())[0]) from None
     signals: list[tuple[str, str]] = [(s.type, s.value) for s in body.signals]
     matches, suppressed = _public(
         await _match(state, principal, signals, body.banks, body.threshold)
@@ -149,14 +152,6 @@ def _threshold_field(raw: object) -> int | None:
     if not 0 <= value <= 64:
         raise InputError(f"'threshold' must be 0-64, got {value}")
     return value
-
-
-def _first_problem(exc: ValidationError) -> str:
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid JSON body"}
-    where = ".".join(str(part) for part in first.get("loc", ())) or "body"
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return f"{where}: {first.get('msg', 'invalid')}{more}"
 
 
 @router.post("/match/batch", summary="Match up to 1,000 signals, each on its own")
