@@ -108,6 +108,10 @@ READY_POLL_S: Final = 0.02
 READY_STREAK: Final = 20
 START_TIMEOUT_S: Final = 600.0
 STOP_TIMEOUT_S: Final = 120.0
+SETTLE_TIMEOUT_S: Final = 60.0
+SETTLE_WINDOW_S: Final = 0.5
+#: A process using less than this many cores counts as idle.
+SETTLE_CORES: Final = 0.05
 HASH_CONNECTIONS: Final = 4
 QUIET_CORES: Final = 0.2
 
@@ -554,6 +558,22 @@ class Service:
             pss_mb_ready=self.memory_mb()[1],
             processes=len(self.pids()),
         )
+
+    def settle(self, limit_s: float = SETTLE_TIMEOUT_S) -> float:
+        """Wait until every service process is idle (each worker answers ``/v1/ready``
+        for itself, so one may still be loading when another says ready, and a busy worker
+        accepts fewer of the load's connections); seconds waited."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < limit_s:
+            before = self.cpu()
+            time.sleep(SETTLE_WINDOW_S)
+            after = self.cpu()
+            busiest = max(
+                (after[p] - before.get(p, 0.0)) / SETTLE_WINDOW_S for p in after
+            )
+            if busiest < SETTLE_CORES:
+                break
+        return time.perf_counter() - started
 
     def pids(self) -> list[int]:
         assert self.process is not None

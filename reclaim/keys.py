@@ -5,7 +5,8 @@ store and in logs; the store keeps only an Argon2 hash of the whole key, so a st
 database gives no key back. Argon2 is slow on purpose (tens of milliseconds and 64 MiB), so
 a service checks a key once and then remembers the outcome for ``cache_seconds`` under
 the key's SHA-256 (never the key itself): revoking a key takes effect in every service
-process within that time. Keys that cannot be keys, and prefixes the store does not
+process within that time. After that a re-check reads the key's row again but runs Argon2
+only if the stored hash changed. Keys that cannot be keys, and prefixes the store does not
 hold, are refused without Argon2; at most two Argon2 checks run at once per process, and
 callers rate-limit by prefix before a check (see ``reclaim.api.auth``).
 """
@@ -18,7 +19,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -132,14 +134,33 @@ def revoke_key(store: Store, prefix: str, actor: str) -> None:
         AuditRepository(session).audit_append(actor, "key.revoke", f"key:{key.prefix}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """A remembered check: who the key is (``None``: refused), until when, and the stored
+    hash it was verified against (so a later re-check that finds the same hash need not run
+    Argon2 again)."""
+
+    principal: Principal | None
+    until: float
+    verified_hash: str | None
+
+
 class KeyVerifier:
-    """Turns a presented key into a ``Principal``, remembering outcomes for a while."""
+    """Turns a presented key into a ``Principal``, remembering outcomes for a while.
+
+    When a remembered outcome expires the key's row is read again (revocation, scopes),
+    but Argon2 runs again only if the stored hash changed: the key was already proven to
+    match it, and its SHA-256 is what is remembered. Only one check of a key runs at a
+    time; other requests with the same key wait for its outcome instead of each running
+    their own (Argon2 takes 64 MiB, so a burst of them is a burst of memory).
+    """
 
     def __init__(self, store: Store, cache_seconds: float = 60.0) -> None:
         self.store = store
         self.cache_seconds = cache_seconds
-        self._cache: OrderedDict[bytes, tuple[Principal | None, float]] = OrderedDict()
+        self._cache: OrderedDict[bytes, _Outcome] = OrderedDict()
         self._lock = threading.Lock()
+        self._in_flight: dict[bytes, tuple[threading.Lock, int]] = {}
         self._checking = threading.BoundedSemaphore(_CONCURRENT_CHECKS)
 
     @staticmethod
@@ -152,52 +173,80 @@ class KeyVerifier:
         if not presented:
             raise AuthenticationError("an API key is required: send 'Authorization: Bearer KEY'")
         digest = hashlib.sha256(presented.encode("utf-8", "replace")).digest()
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            principal = cached[0]
-        else:
-            principal, checked = self._check(presented)
-            if checked:  # only Argon2 outcomes are worth remembering
-                self._remember(digest, principal, now + self.cache_seconds)
-        if principal is None:
+        outcome = self._fresh(digest)
+        if outcome is None:
+            with self._flight(digest):
+                outcome = self._fresh(digest)  # another request may have just checked it
+                if outcome is None:
+                    outcome = self._check(presented, self._cache.get(digest))
+                    if outcome.until > 0:  # only outcomes of a stored key are remembered
+                        self._remember(digest, outcome)
+        if outcome.principal is None:
             raise AuthenticationError("the API key is not valid (unknown, mistyped or revoked)")
-        return principal
+        return outcome.principal
 
     def remembers(self, presented: str) -> bool:
         """Whether a check of this key is remembered (so ``authenticate`` will not block)."""
         digest = hashlib.sha256(presented.encode("utf-8", "replace")).digest()
-        cached = self._cache.get(digest)
-        return cached is not None and cached[1] > time.monotonic()
+        return self._fresh(digest) is not None
 
     def forget(self) -> None:
-        """Drop every remembered outcome, so each key is checked again."""
+        """Drop every remembered outcome, so each key is checked again in full."""
         with self._lock:
             self._cache.clear()
 
-    def _remember(self, digest: bytes, principal: Principal | None, until: float) -> None:
+    def _fresh(self, digest: bytes) -> _Outcome | None:
+        outcome = self._cache.get(digest)
+        return outcome if outcome is not None and outcome.until > time.monotonic() else None
+
+    @contextmanager
+    def _flight(self, digest: bytes) -> Iterator[None]:
+        """One check of ``digest`` at a time; the lock lives while anyone holds or awaits it."""
         with self._lock:
-            self._cache[digest] = (principal, until)
+            lock, users = self._in_flight.get(digest, (threading.Lock(), 0))
+            self._in_flight[digest] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._in_flight[digest]
+                if users == 1:
+                    del self._in_flight[digest]
+                else:
+                    self._in_flight[digest] = (lock, users - 1)
+
+    def _remember(self, digest: bytes, outcome: _Outcome) -> None:
+        with self._lock:
+            self._cache[digest] = outcome
             self._cache.move_to_end(digest)
             while len(self._cache) > _CACHE_LIMIT:
                 self._cache.popitem(last=False)  # the least recently checked
 
-    def _check(self, presented: str) -> tuple[Principal | None, bool]:
-        """The principal of a key (``None`` if refused), and whether Argon2 was run."""
+    def _check(self, presented: str, previous: _Outcome | None) -> _Outcome:
+        """The outcome for a key; ``until`` is 0 when it is not worth remembering."""
         prefix = self.prefix_of(presented)
         if prefix is None:
-            return None, False
+            return _Outcome(None, 0.0, None)
         with self.store.read() as session:
             found = OrganisationRepository(session).key_by_prefix(prefix)
         if found is None:
-            return None, False
+            return _Outcome(None, 0.0, None)
         key, organisation = found
+        until = time.monotonic() + self.cache_seconds
         if key.revoked_at is not None:
-            return None, True
-        with self._checking:
-            verified = _verifies(key.secret_hash, presented)
-        principal = _principal(organisation, key.scopes.split(), key.prefix) if verified else None
-        return principal, True
+            return _Outcome(None, until, None)
+        proven = (
+            previous is not None
+            and previous.principal is not None
+            and previous.verified_hash == key.secret_hash
+        )
+        if not proven:
+            with self._checking:
+                if not _verifies(key.secret_hash, presented):
+                    return _Outcome(None, until, None)
+        principal = _principal(organisation, key.scopes.split(), key.prefix)
+        return _Outcome(principal, until, key.secret_hash)
 
 
 def _verifies(secret_hash: str, presented: str) -> bool:
