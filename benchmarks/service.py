@@ -568,9 +568,7 @@ class Service:
             before = self.cpu()
             time.sleep(SETTLE_WINDOW_S)
             after = self.cpu()
-            busiest = max(
-                (after[p] - before.get(p, 0.0)) / SETTLE_WINDOW_S for p in after
-            )
+            busiest = max((after[p] - before.get(p, 0.0)) / SETTLE_WINDOW_S for p in after)
             if busiest < SETTLE_CORES:
                 break
         return time.perf_counter() - started

@@ -47,14 +47,18 @@ def record_matches(store: Store, principal: Principal, matches: Sequence[Match])
 
 
 def record_reports(store: Store, reports: Sequence[tuple[Principal, Sequence[Match]]]) -> None:
-    """Keep several organisations' reported matches in one transaction, one audit row per
-    report."""
-    reports = [(principal, matches) for principal, matches in reports if matches]
-    if not reports:
+    """Keep several reports of matches in one transaction, with one audit row for each key
+    that was told of matches (a service gathers 50 ms of reports at a time, so a busy key
+    gets one row for all of them rather than one per request)."""
+    by_caller: dict[Principal, list[Match]] = {}
+    for principal, matches in reports:
+        if matches:
+            by_caller.setdefault(principal, []).extend(matches)
+    if not by_caller:
         return
     with store.write() as session:
         repository, audit = MatchRepository(session), AuditRepository(session)
-        for principal, matches in reports:
+        for principal, matches in by_caller.items():
             repository.match_add_many(
                 principal.organisation_id,
                 [(m.signal_id, m.bank_id, m.type, m.distance) for m in matches],

@@ -48,20 +48,20 @@ def serve(
 
 
 def _run(settings: Settings, host: str, port: int, workers: int) -> None:
-    from reclaim.api import create_app  # noqa: PLC0415 - only the service needs the web stack
+    import uvicorn  # noqa: PLC0415 - only the service needs the web stack
 
-    options = {"host": host, "port": port, "log_level": "info", "access_log": False}
-    import uvicorn  # noqa: PLC0415
+    from reclaim.api import create_app  # noqa: PLC0415
+    from reclaim.api.workers import serve_workers  # noqa: PLC0415
 
     # Uvicorn shuts down gracefully on SIGTERM, then raises the signal again, which would
     # make a clean stop look like a crash to process managers; the exit is clean here.
     signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
         return
     # Worker processes build their own app from the environment, so pass --db through it.
     os.environ["RECLAIM_DATABASE_URL"] = settings.database_url
-    uvicorn.run("reclaim.api.app:app_from_environment", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    serve_workers(host, port, workers, {"log_level": "info", "access_log": False})
 
 
 @app.command("demo")

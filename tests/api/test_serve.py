@@ -3,6 +3,7 @@ CLI, answering real HTTP on a free port, and stopping cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -203,28 +204,69 @@ def test_serve_matches_over_http_and_stops_on_sigterm(
         _stop(process, log)
 
 
+async def _burst(base: str, key: str, connections: int) -> list[int]:
+    """Open ``connections`` connections at once, then send ``GET /v1/me`` on each; the
+    statuses. The kernel picks each connection's worker before any request is sent."""
+    host, port = base.removeprefix("http://").split(":")
+    streams = await asyncio.gather(
+        *(asyncio.open_connection(host, int(port)) for _ in range(connections))
+    )
+    request = f"GET /v1/me HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\r\n"
+    for _, writer in streams:
+        writer.write(request.encode())
+    statuses = []
+    for reader, writer in streams:
+        statuses.append(int((await asyncio.wait_for(reader.readline(), 30)).split()[1]))
+        writer.close()
+    return statuses
+
+
+def _workers_of(parent: int) -> set[int]:
+    """The worker processes of ``reclaim serve`` (spawned children of ``parent``)."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            command = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in text and b"spawn_main" in command:
+            found.add(int(status.parent.name))
+    return found
+
+
 def test_serve_with_two_workers(prepared: Prepared, tmp_path: Path) -> None:
-    """Both worker processes answer. Rate limits are kept per process, so with a burst of
-    one request per key that never refills, two answered requests mean two processes."""
+    """Two workers share a burst of connections, and a worker that dies is replaced. Rate
+    limits are kept per process, so with a burst of one request per key that never refills,
+    each worker answers exactly one request of a burst and refuses the rest with 429."""
     url = prepared.copy_to(tmp_path)
-    auth = {"Authorization": f"Bearer {prepared.key}"}
     limits = {"rate_limit_per_second": "0.0001", "rate_limit_burst": "1"}
     with _serving(url, tmp_path, "--workers", "2", **limits) as (process, base, log):
         _wait_ready(process, base, log)
-        answered, limited = 0, 0
         deadline = time.monotonic() + STARTUP_SECONDS
-        while answered < 2:
+        while log.read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, f"a worker never started:\n{log.read_text()}"
+            time.sleep(0.1)
+        statuses = asyncio.run(_burst(base, prepared.key, 16))
+        assert sorted(statuses) == [200, 200] + [429] * 14, f"{statuses}\n{log.read_text()}"
+
+        workers = _workers_of(process.pid)
+        assert len(workers) == 2, workers
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        while len(_workers_of(process.pid) - {victim}) < 2:
+            assert time.monotonic() < deadline, f"no replacement worker:\n{log.read_text()}"
+            time.sleep(0.1)
+        # The replacement has a fresh bucket: one more answer, once it listens.
+        answered: list[int] = []
+        while 200 not in answered:
             assert time.monotonic() < deadline, (
-                f"only {answered} worker answered ({limited} refused):\n{log.read_text()}"
+                f"the replacement never answered:\n{log.read_text()}"
             )
-            # A new connection each time, so the kernel may hand it to either worker.
-            response = httpx.get(f"{base}/v1/me", headers=auth, timeout=30)
-            if response.status_code == 429:
-                limited += 1
-                continue
-            assert response.status_code == 200, response.text
-            assert response.json()["organisation"] == "acme"
-            answered += 1
+            answered = asyncio.run(_burst(base, prepared.key, 16))
+            time.sleep(0.1)
+        assert answered.count(200) == 1, answered
+
         # Each worker loads its own indexes; both become ready (20 answers in a row).
         in_a_row = 0
         while in_a_row < 20:
@@ -234,3 +276,22 @@ def test_serve_with_two_workers(prepared: Prepared, tmp_path: Path) -> None:
             if not ready:
                 time.sleep(0.1)
         _stop(process, log)
+
+
+def test_serve_refuses_a_port_in_use(prepared: Prepared, tmp_path: Path) -> None:
+    url = prepared.copy_to(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(RECLAIM), "--db", url, "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from reclaim.api.auth import Matching, Service
+from reclaim.api.auth import Matching, Service, state_of
 from reclaim.api.errors import describe_problems
 from reclaim.api.routers.hashing import (
     FILE_FIELD,
@@ -93,12 +93,17 @@ async def _match(
 @router.post(
     "/match",
     summary="Match signals (JSON) or an uploaded file (multipart) against your banks",
+    response_model=MatchResponse,
     openapi_extra=_MATCH_BODY,
 )
-async def match(request: Request, state: Service, principal: Matching) -> MatchResponse:
+async def match(request: Request, principal: Matching) -> Response:
+    # The hot path of the service: the state is taken from the request rather than from a
+    # dependency, and the answer is written as JSON here rather than validated again by
+    # FastAPI (each saved a tenth of a request's time).
+    state = state_of(request)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
-        return await _match_upload(request, state, principal)
+        return _json(await _match_upload(request, state, principal))
     if not content_type.startswith("application/json"):
         raise UsageError("send JSON (application/json) or a file (multipart/form-data)")
     try:
@@ -113,7 +118,11 @@ async def match(request: Request, state: Service, principal: Matching) -> MatchR
     matches, suppressed = _public(
         await _match(state, principal, signals, body.banks, body.threshold)
     )
-    return MatchResponse(matches=matches, suppressed=suppressed)
+    return _json(MatchResponse(matches=matches, suppressed=suppressed))
+
+
+def _json(answer: MatchResponse) -> Response:
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 async def _match_upload(
