@@ -149,6 +149,7 @@ class Matcher:
                     changes = SignalRepository(session).signals_since(self._seq, _PAGE)
                 if not changes:
                     break
+                self._make_room(changes)
                 with self._lock:
                     self._apply(changes)
                     self._seq = changes[-1].seq
@@ -198,6 +199,17 @@ class Matcher:
         if self._follower is not None:
             self._follower.join()
             self._follower = None
+
+    def _make_room(self, changes: Sequence[SignalChange]) -> None:
+        """Grow the PDQ index ahead of ``changes`` if they might not fit. The copy is made
+        outside the lock, so searches go on meanwhile (growing a 1M index in place held
+        them for a second); only syncs, one at a time, change the index, so the copy
+        cannot miss a change."""
+        adds = sum(change.type == SignalType.PDQ.value for change in changes)
+        if adds > self._pdq.headroom:
+            grown = self._pdq.resized(len(self._pdq) + adds)
+            with self._lock:
+                self._pdq = grown
 
     def _apply(self, changes: Sequence[SignalChange]) -> None:
         pdq_add: dict[int, str] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from reclaim.banks import set_signal_status
 from reclaim.errors import UnknownBankError
+from reclaim.index import HammingIndex
 from reclaim.matching import Matcher
 from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
 
@@ -54,6 +56,36 @@ def test_pdq_matches_within_the_threshold_and_exact_hashes_exactly(store: Store)
     ]
     assert matcher.match([("pdq", _near(stored, 32))]).matches == []
     assert len(matcher.match([("pdq", _near(stored, 32))], threshold=40).matches) == 1
+
+
+def test_the_index_grows_outside_the_lock_searches_take(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(store, "S", "survivor", [NewSignal("pdq", _pdq())])
+    matcher = Matcher(store)
+    room = matcher._pdq.headroom
+    free_while_growing: list[bool] = []
+    real = HammingIndex.resized
+
+    def lock_is_free() -> bool:
+        if matcher._lock.acquire(timeout=1):
+            matcher._lock.release()
+            return True
+        return False
+
+    def watched(index: HammingIndex, needed: int) -> HammingIndex:
+        searcher = threading.Thread(target=lambda: free_while_growing.append(lock_is_free()))
+        searcher.start()
+        searcher.join()
+        return real(index, needed)
+
+    monkeypatch.setattr(HammingIndex, "resized", watched)
+    added = [_pdq() for _ in range(room + 5)]
+    ids = _fill(store, "S", "survivor", [NewSignal("pdq", value) for value in added])
+    matcher.sync()
+    assert free_while_growing == [True]  # grown once, while another thread could search
+    assert matcher.match([("pdq", added[-1])]).matches[0].signal_id == ids[added[-1]]
+    assert matcher.size == room + 6
 
 
 def test_withdrawn_signals_stop_matching_and_disabled_banks_are_silent(store: Store) -> None:

@@ -174,10 +174,27 @@ class HammingIndex(HammingIndexBase):
     def _find(self, ids: Ids) -> NDArray[np.int64]:
         return kernels.slots_find(self._slots, self._ids, ids)  # type: ignore[no-any-return]
 
+    @property
+    def headroom(self) -> int:
+        """How many codes can be added before an ``add`` has to re-lay the whole index."""
+        return self._layout.capacity - self._rows
+
+    def resized(self, needed: int) -> HammingIndex:
+        """A new index holding this one's codes, laid out for at least ``needed`` of them;
+        this one is not changed. A caller that alone writes to the index can make the
+        copy while others search the original, then swap, instead of letting ``add``
+        re-lay the index while searches wait."""
+        copy = HammingIndex()
+        copy._relay(self, needed)
+        return copy
+
     def _rebuild(self, needed: int) -> None:
         """Re-lay the index for at least ``needed`` codes, dropping removed rows."""
-        keep = np.flatnonzero(self._alive[: self._rows])
-        words, ids = self._words[keep].copy(), self._ids[keep].copy()
+        self._relay(self, needed)
+
+    def _relay(self, source: HammingIndex, needed: int) -> None:
+        keep = np.flatnonzero(source._alive[: source._rows])
+        words, ids = source._words[keep].copy(), source._ids[keep].copy()
         # Grow by a quarter: amortised like doubling, without doubling the memory.
         capacity = max(needed + needed // 8, len(keep) + len(keep) // 4, _MIN_CAPACITY)
         self._allocate(_Layout.for_capacity(capacity))

@@ -165,6 +165,21 @@ def test_growth_rebuilds_the_tables_and_keeps_every_code() -> None:
     assert [hits[0][0] for hits in found] == list(range(0, 20_000, 1000))
 
 
+def test_a_resized_copy_holds_the_same_codes_and_leaves_the_original() -> None:
+    rng = np.random.default_rng(12)
+    codes = rng.integers(0, 256, (3_000, 32), dtype=np.uint8)
+    index = HammingIndex.build(np.arange(3_000, dtype=np.int64), codes)
+    index.remove(np.arange(0, 3_000, 3, dtype=np.int64))
+    room, layout = index.headroom, index._layout
+    grown = index.resized(50_000)
+    assert grown.headroom >= 50_000 - len(index) and len(grown) == len(index)
+    assert index.headroom == room and index._layout == layout  # the original as it was
+    queries = codes[::7]
+    assert grown.search(queries, 24) == index.search(queries, 24)
+    grown.add(np.array([10**9], dtype=np.int64), codes[:1])
+    assert len(index) == 2_000 and index.search(codes[:1], 0) == [[]]
+
+
 def test_removing_most_codes_compacts_the_rows() -> None:
     rng = np.random.default_rng(10)
     codes = rng.integers(0, 256, (6_000, 32), dtype=np.uint8)
