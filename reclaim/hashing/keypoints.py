@@ -1,0 +1,343 @@
+"""Local features of an image: corners, their orientation and a 256-bit descriptor each.
+
+What whole-image PDQ cannot do, local features can: a crop, a border, a frame, a rotation
+or an overlay leaves most of an image's corners where they were relative to each other,
+so a copy is found by matching descriptors and checking that the matched corners agree on
+one geometric transform. The method is ORB's (oriented FAST and rotated BRIEF) with
+Harris corners in place of FAST, written out in plain numpy so that a browser can compute
+the same features (the survivor's device registers them):
+
+1. The grey image is scaled so its longer side is ``base_side`` (area averaging), then
+   a pyramid of ``levels`` images each ``1/SCALE_STEP`` the size of the one before.
+2. On each level, Harris corner responses from Sobel gradients and a Gaussian window;
+   local maxima in a 5x5 neighbourhood, away from the edges, are the corners, and each
+   level keeps the strongest in proportion to its area.
+3. Each corner's orientation is the angle of its patch's intensity centroid.
+4. Its descriptor is 256 brightness comparisons between point pairs of a fixed pattern
+   (``PATTERN``), turned by that angle, on the level smoothed by a Gaussian.
+
+A feature's position is kept in the base image's coordinates divided by ``base_side``
+(so 0..1 along the longer side), with its level, so features of images of any size can
+be compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from reclaim.hashing.base import Luma
+from reclaim.hashing.keypoint_kernels import separable_filter
+
+SCALE_STEP: Final = 1.3
+PATCH_RADIUS: Final = 15
+#: Corners closer than this to a level's edge have no whole turned patch.
+EDGE: Final = 22
+HARRIS_K: Final = 0.04
+DESCRIPTOR_BYTES: Final = 32
+
+
+def _pattern() -> NDArray[np.int8]:
+    """256 point pairs (x1, y1, x2, y2) in the patch, Gaussian around the centre (BRIEF's
+    second sampling strategy), drawn once with a fixed seed; the table itself is what
+    counts (a browser gets it as data)."""
+    rng = np.random.default_rng(20261203)
+    points = np.rint(rng.normal(0.0, 31 / 5, size=(4 * 1024,))).astype(np.int64)
+    points = points[np.abs(points) <= PATCH_RADIUS - 2][: 256 * 4]
+    return points.reshape(256, 4).astype(np.int8)
+
+
+PATTERN: Final = _pattern()
+
+
+@dataclass(frozen=True)
+class Features:
+    """Features of one image: ``xy`` (n, 2) in base coordinates / base side, ``level``
+    (n,), ``angle`` (n,) in radians, ``descriptors`` (n, 32) bytes."""
+
+    xy: NDArray[np.float32]
+    level: NDArray[np.int8]
+    angle: NDArray[np.float32]
+    descriptors: NDArray[np.uint8]
+    #: width and height of the base image, over the base side (one of them is 1).
+    extent: tuple[float, float]
+
+    def __len__(self) -> int:
+        return len(self.level)
+
+
+def features_from_luma(
+    luma: Luma, *, count: int = 256, base_side: int = 512, levels: int = 5
+) -> Features:
+    """The ``count`` strongest features of a grey image (fewer if it has fewer corners)."""
+    return _features(_detect(luma, count, base_side, levels), mirror=False)
+
+
+def features_and_mirror(
+    luma: Luma, *, count: int = 256, base_side: int = 512, levels: int = 5
+) -> tuple[Features, Features]:
+    """The features of a grey image and of its mirror image. Corners, and so the work of
+    finding them, are the same in both; only the descriptors are sampled again."""
+    detected = _detect(luma, count, base_side, levels)
+    return _features(detected, mirror=False), _features(detected, mirror=True)
+
+
+@dataclass(frozen=True)
+class _Level:
+    number: int
+    smooth: NDArray[np.float32]
+    ys: NDArray[np.int64]
+    xs: NDArray[np.int64]
+    angle: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Detection:
+    levels: list[_Level]
+    base_side: int
+    extent: tuple[float, float]
+
+
+def _detect(luma: Luma, count: int, base_side: int, levels: int) -> _Detection:
+    image = Image.fromarray(np.asarray(luma, dtype=np.uint8))
+    width, height = image.size
+    factor = base_side / max(width, height)
+    base_size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    extent = (base_size[0] / base_side, base_size[1] / base_side)
+    pyramid = []
+    for level in range(levels):
+        scale = SCALE_STEP**level
+        size = (round(base_size[0] / scale), round(base_size[1] / scale))
+        if min(size) <= 2 * EDGE + 4:
+            break
+        pyramid.append(np.asarray(image.resize(size, Image.Resampling.BOX), dtype=np.float32))
+    areas = np.array([level.size for level in pyramid], dtype=np.float64)
+    shares = np.floor(count * areas / areas.sum()).astype(np.int64) if pyramid else []
+    found = []
+    for number, (grey, share) in enumerate(zip(pyramid, shares, strict=True)):
+        ys, xs = _corners(grey, int(share))
+        if len(ys):
+            angle = _orientation(grey, ys, xs)
+            found.append(_Level(number, _gaussian(grey, 2.0), ys, xs, angle))
+    return _Detection(found, base_side, extent)
+
+
+def _features(detected: _Detection, *, mirror: bool) -> Features:
+    xys, level_ids, angles, descriptors = [], [], [], []
+    for level in detected.levels:
+        xs, angle = level.xs, level.angle
+        if mirror:  # where the corner is in the mirror image, and which way it points
+            xs, angle = level.smooth.shape[1] - 1 - xs, np.pi - angle
+        descriptors.append(_describe(level.smooth, level.ys, level.xs, level.angle, mirror))
+        scale = SCALE_STEP**level.number / detected.base_side
+        xys.append(np.stack([xs, level.ys], axis=1).astype(np.float32) * scale)
+        level_ids.append(np.full(len(xs), level.number, dtype=np.int8))
+        angles.append(np.asarray(angle, dtype=np.float32))
+    if not xys:
+        return Features(
+            np.zeros((0, 2), np.float32),
+            np.zeros(0, np.int8),
+            np.zeros(0, np.float32),
+            np.zeros((0, DESCRIPTOR_BYTES), np.uint8),
+            detected.extent,
+        )
+    return Features(
+        np.concatenate(xys),
+        np.concatenate(level_ids),
+        np.concatenate(angles),
+        np.concatenate(descriptors),
+        detected.extent,
+    )
+
+
+def _gaussian_kernel(sigma: float) -> NDArray[np.float32]:
+    radius = max(1, round(3 * sigma))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-(x * x) / (2 * sigma * sigma))
+    return np.asarray(kernel / kernel.sum(), dtype=np.float32)
+
+
+def _gaussian(image: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    return separable_filter(image, _gaussian_kernel(sigma))
+
+
+def _harris(grey: NDArray[np.float32]) -> NDArray[np.float32]:
+    padded = np.pad(grey, 1, mode="edge")
+    # Sobel: [1 2 1] smoothing across, [-1 0 1] difference along.
+    dx = padded[:, 2:] - padded[:, :-2]
+    dx = dx[:-2] + 2 * dx[1:-1] + dx[2:]
+    dy = padded[2:, :] - padded[:-2, :]
+    dy = dy[:, :-2] + 2 * dy[:, 1:-1] + dy[:, 2:]
+    window = _gaussian_kernel(1.5)
+    xx = separable_filter(dx * dx, window)
+    yy = separable_filter(dy * dy, window)
+    xy = separable_filter(dx * dy, window)
+    trace = xx + yy
+    return xx * yy - xy * xy - HARRIS_K * trace * trace
+
+
+def _corners(grey: NDArray[np.float32], count: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    if count <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    response = _harris(grey)
+    height, width = response.shape
+    inner = response[EDGE : height - EDGE, EDGE : width - EDGE]
+    if inner.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # A peak is the largest of its 5x5 neighbourhood (a row pass, then a column pass).
+    padded = np.pad(response, 2, mode="constant", constant_values=-np.inf)
+    across = padded[:, 0:width].copy()
+    for dx in range(1, 5):
+        np.maximum(across, padded[:, dx : dx + width], out=across)
+    largest = across[0:height].copy()
+    for dy in range(1, 5):
+        np.maximum(largest, across[dy : dy + height], out=largest)
+    peak = (response >= largest) & (response > 0)
+    peak[:EDGE] = peak[height - EDGE :] = False
+    peak[:, :EDGE] = peak[:, width - EDGE :] = False
+    ys, xs = np.nonzero(peak)
+    if len(ys) > count:
+        strongest = np.argsort(-response[ys, xs], kind="stable")[:count]
+        ys, xs = ys[strongest], xs[strongest]
+    return ys.astype(np.int64), xs.astype(np.int64)
+
+
+def _circle() -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    span = np.arange(-PATCH_RADIUS, PATCH_RADIUS + 1)
+    dy, dx = np.meshgrid(span, span, indexing="ij")
+    inside = dx * dx + dy * dy <= PATCH_RADIUS * PATCH_RADIUS
+    return dy[inside], dx[inside]
+
+
+_CIRCLE_DY, _CIRCLE_DX = _circle()
+
+
+def _orientation(
+    grey: NDArray[np.float32], ys: NDArray[np.int64], xs: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    patches = grey[ys[:, None] + _CIRCLE_DY[None, :], xs[:, None] + _CIRCLE_DX[None, :]]
+    m10 = patches @ _CIRCLE_DX.astype(np.float32)
+    m01 = patches @ _CIRCLE_DY.astype(np.float32)
+    return np.asarray(np.arctan2(m01, m10), dtype=np.float64)
+
+
+def _describe(
+    smooth: NDArray[np.float32],
+    ys: NDArray[np.int64],
+    xs: NDArray[np.int64],
+    angle: NDArray[np.float64],
+    mirror: bool = False,
+) -> NDArray[np.uint8]:
+    """The descriptors of corners at (``xs``, ``ys``) turned by ``angle``; with ``mirror``,
+    the descriptors the same corners have in the mirror image, sampled here: the mirror
+    image's corner points at pi - angle, and its offset (dx, dy) is (-dx, dy) here."""
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    pattern = PATTERN.astype(np.float64)
+
+    def sample(px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.float32]:
+        if mirror:  # turned by pi - angle in the mirror image, then mirrored back
+            x = np.rint(xs[:, None] + cos * px + sin * py).astype(np.int64)
+            y = np.rint(ys[:, None] + sin * px - cos * py).astype(np.int64)
+        else:
+            x = np.rint(xs[:, None] + cos * px - sin * py).astype(np.int64)
+            y = np.rint(ys[:, None] + sin * px + cos * py).astype(np.int64)
+        return smooth[y, x]
+
+    first = sample(pattern[None, :, 0], pattern[None, :, 1])
+    second = sample(pattern[None, :, 2], pattern[None, :, 3])
+    return np.packbits(first < second, axis=1, bitorder="little")
+
+
+#: Descriptor pairs further apart than this are never correspondences.
+MAX_DESCRIPTOR_DISTANCE: Final = 64
+RATIO: Final = 0.85
+RANSAC_ROUNDS: Final = 400
+#: How far (in base-side units) a corner may land from where the transform puts it.
+INLIER_TOLERANCE: Final = 0.015
+
+
+def hamming_matrix(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int64]:
+    words_a = np.ascontiguousarray(a).view(np.uint64)
+    words_b = np.ascontiguousarray(b).view(np.uint64)
+    total = np.zeros((len(a), len(b)), np.int64)
+    for word in range(words_a.shape[1]):
+        total += np.bitwise_count(words_a[:, word, None] ^ words_b[None, :, word])
+    return total
+
+
+def correspondences(
+    query: Features, reference: Features
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pairs (query index, reference index) of nearest descriptors that pass the ratio
+    test and the distance limit."""
+    if len(query) < 2 or len(reference) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    distances = hamming_matrix(query.descriptors, reference.descriptors)
+    order = np.argsort(distances, axis=1)[:, :2]
+    rows = np.arange(len(query))
+    best, second = distances[rows, order[:, 0]], distances[rows, order[:, 1]]
+    keep = (best <= MAX_DESCRIPTOR_DISTANCE) & (best < RATIO * second)
+    return rows[keep], order[keep, 0]
+
+
+#: The transforms a copy may have undergone: scaled by 1/8 to 8, one axis stretched at
+#: most 2.5 times the other, not mirrored (mirror images are matched as mirrored queries).
+MIN_SCALE: Final = 0.125
+MAX_SCALE: Final = 8.0
+MAX_STRETCH: Final = 2.5
+
+
+def inliers(query: Features, reference: Features, rng: np.random.Generator | None = None) -> int:
+    """How many distinct corners one plausible affine transform explains (RANSAC)."""
+    qi, ri = correspondences(query, reference)
+    if len(qi) < 3:
+        return 0
+    rng = rng or np.random.default_rng(0)
+    source = reference.xy[ri].astype(np.float64)
+    target = query.xy[qi].astype(np.float64)
+    n = len(qi)
+    picks = np.argsort(rng.random((RANSAC_ROUNDS, n)), axis=1)[:, :3]
+    a = np.concatenate([source[picks], np.ones((RANSAC_ROUNDS, 3, 1))], axis=2)  # (r, 3, 3)
+    b = target[picks]  # (r, 3, 2)
+    solvable = np.abs(np.linalg.det(a)) > 1e-9
+    if not solvable.any():
+        return 0
+    transforms = np.linalg.solve(a[solvable], b[solvable])  # (g, 3, 2): [x y 1] @ T
+    transforms = transforms[_plausible(transforms[:, :2, :])]
+    if not len(transforms):
+        return 0
+    homogeneous = np.concatenate([source, np.ones((n, 1))], axis=1)  # (n, 3)
+    projected = np.einsum("nk,gkj->gnj", homogeneous, transforms)
+    close = np.linalg.norm(projected - target[None], axis=2) < INLIER_TOLERANCE
+    best = close[np.argmax(close.sum(axis=1))]
+    return _distinct(query.xy[qi[best]], reference.xy[ri[best]])
+
+
+def _plausible(linear: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which 2x2 linear parts are a plausible edit: singular values in range, not too
+    unequal, and no reflection."""
+    a, b, c, d = linear[:, 0, 0], linear[:, 0, 1], linear[:, 1, 0], linear[:, 1, 1]
+    determinant = a * d - b * c
+    frobenius = a * a + b * b + c * c + d * d
+    root = np.sqrt(np.maximum(frobenius * frobenius - 4 * determinant * determinant, 0.0))
+    largest = np.sqrt((frobenius + root) / 2)
+    smallest = np.sqrt(np.maximum((frobenius - root) / 2, 0.0))
+    return (
+        (determinant > 0)
+        & (smallest >= MIN_SCALE)
+        & (largest <= MAX_SCALE)
+        & (largest <= MAX_STRETCH * smallest)
+    )
+
+
+def _distinct(query_xy: NDArray[np.float32], reference_xy: NDArray[np.float32]) -> int:
+    """Inliers counted once per place: a corner found on several pyramid levels, or many
+    corners drawn to one, count once."""
+    cell = INLIER_TOLERANCE
+    query_cells = {tuple(v) for v in np.floor(query_xy / cell).astype(np.int64).tolist()}
+    reference_cells = {tuple(v) for v in np.floor(reference_xy / cell).astype(np.int64).tolist()}
+    return min(len(query_cells), len(reference_cells))

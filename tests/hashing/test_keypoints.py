@@ -1,0 +1,107 @@
+"""Local features: deterministic, found again after crops, borders, turns and mirroring,
+and not found in unrelated photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from reclaim.hashing import keypoints
+from reclaim.hashing.keypoint_kernels import separable_filter, separable_filter_reference
+from reclaim.hashing.keypoints import Features, features_from_luma, inliers
+
+QUERY = {"count": 500, "base_side": 768, "levels": 7}
+#: The fewest inliers of a true copy below, and the most of an unrelated photo, must be
+#: on either side of this.
+MIN_INLIERS = 12
+
+
+def _luma(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def _best(query: Image.Image, reference: Features) -> int:
+    luma = _luma(query)
+    return max(inliers(view, reference) for view in keypoints.features_and_mirror(luma, **QUERY))
+
+
+def test_features_are_deterministic_and_well_formed(photos: list[Path]) -> None:
+    luma = _luma(Image.open(photos[0]))
+    first, second = features_from_luma(luma), features_from_luma(luma)
+    assert np.array_equal(first.descriptors, second.descriptors)
+    assert np.array_equal(first.xy, second.xy)
+    assert 200 <= len(first) <= 256
+    assert first.descriptors.shape == (len(first), 32) and first.descriptors.dtype == np.uint8
+    assert max(first.extent) == 1.0
+    assert (first.xy >= 0).all() and (first.xy[:, 0] <= first.extent[0]).all()
+    assert (first.xy[:, 1] <= first.extent[1]).all()
+
+
+def test_a_flat_or_tiny_image_has_no_features() -> None:
+    assert len(features_from_luma(np.full((300, 400), 128, np.uint8))) == 0
+    assert len(features_from_luma(np.zeros((8, 8), np.uint8))) == 0
+
+
+def test_the_pattern_stays_inside_the_patch() -> None:
+    assert keypoints.PATTERN.shape == (256, 4)
+    assert np.abs(keypoints.PATTERN).max() <= keypoints.PATCH_RADIUS
+    # Turned by any angle, a point of the pattern stays within the edge kept free.
+    assert np.hypot(keypoints.PATTERN[:, 0::2], keypoints.PATTERN[:, 1::2]).max() < keypoints.EDGE
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda im: im.crop((im.width // 5, im.height // 10, im.width, im.height * 8 // 10)),
+        lambda im: im.rotate(15, resample=Image.Resampling.BILINEAR, expand=True),
+        lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        lambda im: im.transpose(Image.Transpose.ROTATE_90),
+        lambda im: im.resize((im.width * 3 // 2, im.height)),
+    ],
+    ids=["crop", "rotate 15", "mirror", "rotate 90", "aspect"],
+)
+def test_edited_copies_keep_enough_inliers(photos: list[Path], edit: object) -> None:
+    # Photos of scenes; repeating textures (brick, grass, gravel) give corners that look
+    # alike, and the benchmark measures how they fare.
+    scenes = [p for p in photos if p.name in {"astronaut.jpg", "chelsea.jpg", "coffee.jpg"}]
+    assert len(scenes) == 3
+    for path in scenes:
+        image = Image.open(path).convert("RGB")
+        reference = features_from_luma(_luma(image))
+        assert _best(edit(image), reference) >= MIN_INLIERS, path.name  # type: ignore[operator]
+
+
+def test_unrelated_photos_stay_below_the_threshold(photos: list[Path]) -> None:
+    references = [features_from_luma(_luma(Image.open(p))) for p in photos[:6]]
+    for path in photos[6:12]:
+        query = Image.open(path).convert("RGB")
+        assert max(_best(query, r) for r in references) < MIN_INLIERS, path.name
+
+
+def test_the_compiled_filter_equals_its_reference() -> None:
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (7, 3), (60, 45)]:
+        image = (rng.random(shape) * 255).astype(np.float32)
+        for sigma in (1.0, 1.5, 2.0):
+            kernel = keypoints._gaussian_kernel(sigma)
+            assert np.allclose(
+                separable_filter(image, kernel),
+                separable_filter_reference(image, kernel),
+                rtol=0,
+                atol=1e-3,
+            )
+
+
+def test_mirror_features_equal_those_of_the_mirror_image(photos: list[Path]) -> None:
+    coffee = next(p for p in photos if p.name == "coffee.jpg")
+    luma = _luma(Image.open(coffee))
+    _, mirror = keypoints.features_and_mirror(luma, **QUERY)
+    real = features_from_luma(np.ascontiguousarray(luma[:, ::-1]), **QUERY)
+    assert len(mirror) == len(real)
+    order_real = np.lexsort((real.xy[:, 1], real.xy[:, 0], real.level))
+    order_mirror = np.lexsort((mirror.xy[:, 1], mirror.xy[:, 0], mirror.level))
+    assert np.allclose(real.xy[order_real], mirror.xy[order_mirror], atol=1e-6)
+    assert np.array_equal(real.descriptors[order_real], mirror.descriptors[order_mirror])
