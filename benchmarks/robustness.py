@@ -55,6 +55,7 @@ OPENCV_PHOTOS: Final = (
 #: One of each pair of photos of one scene in samples/photos.
 SAMPLE_EXCLUDED: Final = ("motorcycle_right.jpg",)
 SEED: Final = 5
+QUERY_FEATURES = 1000
 
 
 def opencv_photos() -> list[Path]:
@@ -248,7 +249,7 @@ class Keypoints(Method):
 
     name = "local features"
 
-    def __init__(self, min_inliers: int = 12, candidates: int = 3) -> None:
+    def __init__(self, min_inliers: int = 12, candidates: int = 5) -> None:
         from reclaim.hashing import keypoints  # noqa: PLC0415
 
         self.k = keypoints
@@ -267,7 +268,7 @@ class Keypoints(Method):
 
     def query(self, luma: np.ndarray) -> set[int]:
         k = self.k
-        views = k.features_and_mirror(luma, count=500, base_side=768, levels=7)
+        views = k.features_and_mirror(luma, count=QUERY_FEATURES, base_side=768, levels=7)
         scores: dict[int, int] = {}
         for view in views:
             if not len(view):
