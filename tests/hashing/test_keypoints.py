@@ -107,5 +107,10 @@ def test_mirror_features_equal_those_of_the_mirror_image(photos: list[Path]) -> 
         same_level = real.level[:, None] == mirror.level[None, :]
         pairs = np.argwhere((apart < 1e-5) & same_level)
         assert len(pairs) >= 0.5 * len(real), name
-        differing = (real.descriptors[pairs[:, 0]] != mirror.descriptors[pairs[:, 1]]).any(axis=1)
-        assert differing.mean() < 0.05, name
+        bits = keypoints.hamming_matrix(
+            real.descriptors[pairs[:, 0]], mirror.descriptors[pairs[:, 1]]
+        ).diagonal()
+        # Orientations, from sums in the other order too, can differ in the last places
+        # and move a few sample points by a pixel: a few bits, where an unrelated corner
+        # differs in about 128.
+        assert np.median(bits) == 0 and bits.mean() < 4, (name, bits.mean())
