@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reclaim.errors import HashFormatError
 from reclaim.hashing import keypoints
 from reclaim.hashing.keypoint_kernels import separable_filter, separable_filter_reference
 from reclaim.hashing.keypoints import Features, features_from_luma, inliers
@@ -114,3 +115,38 @@ def test_mirror_features_equal_those_of_the_mirror_image(photos: list[Path]) -> 
         # and move a few sample points by a pixel: a few bits, where an unrelated corner
         # differs in about 128.
         assert np.median(bits) == 0 and bits.mean() < 4, (name, bits.mean())
+
+
+def test_features_round_trip_through_bytes_and_still_match(photos: list[Path]) -> None:
+    image = Image.open(next(p for p in photos if p.name == "chelsea.jpg")).convert("RGB")
+    features = features_from_luma(_luma(image))
+    data = keypoints.features_to_bytes(features)
+    assert len(data) == 12 + 38 * len(features)
+    back = keypoints.features_from_bytes(data)
+    assert np.array_equal(back.descriptors, features.descriptors)
+    assert np.array_equal(back.level, features.level)
+    assert np.abs(back.xy - features.xy).max() <= 1 / 65535
+    turn = np.angle(np.exp(1j * (back.angle - features.angle)))
+    assert np.abs(turn).max() <= np.pi / 256 + 1e-6
+    assert back.base_side == features.base_side
+    assert back.extent == pytest.approx(features.extent, abs=1 / 65535)
+    cropped = image.crop((image.width // 6, 0, image.width, image.height * 5 // 6))
+    assert _best(cropped, back) >= MIN_INLIERS
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "too short"),
+        (b"XYZ" + bytes(20), "version"),
+        (b"RKF\x02" + bytes(8), "version"),
+        (b"RKF\x01\x00\x02\xff\xff\xff\xff\x01\x00", "take"),
+        (b"RKF\x01\x00\x02\xff\xff\xff\xff\x00\x20", "more than"),
+        (b"RKF\x01\x00\x00\xff\xff\xff\xff\x00\x00", "extent"),
+        (b"RKF\x01\x00\x02\x10\x00\x10\x00\x00\x00", "extent"),
+        (b"RKF\x01\x00\x02\xff\xff\xff\xff\x01\x00" + bytes(4) + b"\x40" + bytes(33), "level"),
+    ],
+)
+def test_malformed_feature_bytes_are_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(HashFormatError, match=reason):
+        keypoints.features_from_bytes(data, "upload.jpg")
