@@ -33,7 +33,7 @@ from PIL import Image
 
 from reclaim.errors import HashFormatError
 from reclaim.hashing.base import Luma
-from reclaim.hashing.keypoint_kernels import separable_filter
+from reclaim.hashing.keypoint_kernels import describe, separable_filter
 
 SCALE_STEP: Final = 1.3
 PATCH_RADIUS: Final = 15
@@ -192,7 +192,9 @@ def _features(detected: _Detection, *, mirror: bool) -> Features:
         xs, angle = level.xs, level.angle
         if mirror:  # where the corner is in the mirror image, and which way it points
             xs, angle = level.smooth.shape[1] - 1 - xs, np.pi - angle
-        descriptors.append(_describe(level.smooth, level.ys, level.xs, level.angle, mirror))
+        descriptors.append(
+            describe(level.smooth, level.ys, level.xs, level.angle, PATTERN, mirror=mirror)
+        )
         scale = SCALE_STEP**level.number / detected.base_side
         xys.append(np.stack([xs, level.ys], axis=1).astype(np.float32) * scale)
         level_ids.append(np.full(len(xs), level.number, dtype=np.int8))
@@ -310,7 +312,7 @@ def _orientation(
     return np.asarray(np.arctan2(m01, m10), dtype=np.float64)
 
 
-def _describe(
+def describe_reference(
     smooth: NDArray[np.float32],
     ys: NDArray[np.int64],
     xs: NDArray[np.int64],

@@ -11,7 +11,11 @@ from PIL import Image
 
 from reclaim.errors import HashFormatError
 from reclaim.hashing import keypoints
-from reclaim.hashing.keypoint_kernels import separable_filter, separable_filter_reference
+from reclaim.hashing.keypoint_kernels import (
+    describe,
+    separable_filter,
+    separable_filter_reference,
+)
 from reclaim.hashing.keypoints import Features, features_from_luma, inliers
 
 QUERY = {"count": 500, "base_side": 768, "levels": 7}
@@ -150,3 +154,14 @@ def test_features_round_trip_through_bytes_and_still_match(photos: list[Path]) -
 def test_malformed_feature_bytes_are_refused(data: bytes, reason: str) -> None:
     with pytest.raises(HashFormatError, match=reason):
         keypoints.features_from_bytes(data, "upload.jpg")
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_the_compiled_descriptors_equal_the_reference(mirror: bool) -> None:
+    rng = np.random.default_rng(4)
+    smooth = (rng.random((80, 90)) * 255).astype(np.float32)
+    ys = rng.integers(keypoints.EDGE, 80 - keypoints.EDGE, 40)
+    xs = rng.integers(keypoints.EDGE, 90 - keypoints.EDGE, 40)
+    angle = rng.uniform(-np.pi, np.pi, 40)
+    fast = describe(smooth, ys, xs, angle, keypoints.PATTERN, mirror=mirror)
+    assert np.array_equal(fast, keypoints.describe_reference(smooth, ys, xs, angle, mirror))
