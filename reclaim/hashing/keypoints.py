@@ -11,7 +11,8 @@ the same features (the survivor's device registers them):
    a pyramid of ``levels`` images each ``1/SCALE_STEP`` the size of the one before.
 2. On each level, Harris corner responses from Sobel gradients and a Gaussian window;
    local maxima in a 5x5 neighbourhood, away from the edges, are the corners, and each
-   level keeps the strongest in proportion to its area.
+   level keeps a number in proportion to its area, the strongest of each cell of an
+   8x8 grid first (``_spread``).
 3. Each corner's orientation is the angle of its patch's intensity centroid.
 4. Its descriptor is 256 brightness comparisons between point pairs of a fixed pattern
    (``PATTERN``), turned by that angle, on the level smoothed by a Gaussian.
