@@ -55,7 +55,6 @@ OPENCV_PHOTOS: Final = (
 #: One of each pair of photos of one scene in samples/photos.
 SAMPLE_EXCLUDED: Final = ("motorcycle_right.jpg",)
 SEED: Final = 5
-QUERY_FEATURES = 1000
 COMBINED: Final = "Reclaim robust"
 
 
@@ -246,15 +245,14 @@ class DihedralPdq(PlainPdq):
 class Keypoints(Method):
     """Local features: the registered images whose descriptors the query's nearest
     descriptors point to most (the top ``candidates``) are checked geometrically; a match
-    needs ``min_inliers`` corners explained by one plausible transform."""
+    needs ``keypoints.MIN_INLIERS`` corners explained by one plausible transform."""
 
     name = "local features"
 
-    def __init__(self, min_inliers: int = 12, candidates: int = 5) -> None:
+    def __init__(self, candidates: int = 5) -> None:
         from reclaim.hashing import keypoints  # noqa: PLC0415
 
         self.k = keypoints
-        self.min_inliers = min_inliers
         self.candidates = candidates
         self.features: dict[int, Any] = {}
         self.descriptors = np.zeros((0, 32), np.uint8)
@@ -269,7 +267,7 @@ class Keypoints(Method):
 
     def query(self, luma: np.ndarray) -> set[int]:
         k = self.k
-        views = k.features_and_mirror(luma, count=QUERY_FEATURES, base_side=768, levels=7)
+        views = k.query_views(luma)
         scores: dict[int, int] = {}
         for view in views:
             if not len(view):
@@ -283,7 +281,7 @@ class Keypoints(Method):
                     score = k.inliers(view, self.features[int(ident)])
                     scores[int(ident)] = max(scores.get(int(ident), 0), score)
         self.last_scores = scores
-        return {ident for ident, score in scores.items() if score >= self.min_inliers}
+        return {ident for ident, score in scores.items() if score >= k.MIN_INLIERS}
 
 
 # --------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import os
 import shlex
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +22,8 @@ from reclaim.store.organisations import OrganisationRepository
 
 HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
+#: Uvicorn's settings, with one worker or several (no access log: it would name callers).
+_UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "access_log": False}
 DEMO_ORGANISATION = "demo"
 DEMO_BANK = "DEMO"
 
@@ -57,11 +59,11 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> None:
     # make a clean stop look like a crash to process managers; the exit is clean here.
     signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(create_app(settings), host=host, port=port, **_UVICORN_OPTIONS)
         return
     # Worker processes build their own app from the environment, so pass --db through it.
     os.environ["RECLAIM_DATABASE_URL"] = settings.database_url
-    serve_workers(host, port, workers, {"log_level": "info", "access_log": False})
+    serve_workers(host, port, workers, _UVICORN_OPTIONS)
 
 
 @app.command("demo")

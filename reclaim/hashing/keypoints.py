@@ -35,6 +35,7 @@ from PIL import Image
 from reclaim.errors import HashFormatError
 from reclaim.hashing.base import Luma
 from reclaim.hashing.keypoint_kernels import describe, separable_filter
+from reclaim.index.base import as_words
 
 SCALE_STEP: Final = 1.3
 PATCH_RADIUS: Final = 15
@@ -77,7 +78,7 @@ class Features:
         return len(self.level)
 
 
-#: ``Features.to_bytes``: magic, version, base side, extent, count; then per feature
+#: ``features_to_bytes``: magic, version, base side, extent, count; then per feature
 #: x, y (u16, over the base side), level (u8), angle (u8, 256 steps a turn), descriptor.
 _MAGIC: Final = b"RKF"
 _VERSION: Final = 1
@@ -128,6 +129,23 @@ def features_from_bytes(data: bytes, source: str = "features") -> Features:
         np.ascontiguousarray(records["descriptor"]),
         (width / 65535, height / 65535),
         base_side,
+    )
+
+
+#: A query looks for more corners, at a larger base, than a registration keeps: a copy
+#: may hold the photo small (a screenshot) or cut (a crop).
+QUERY_FEATURES: Final = 1000
+QUERY_BASE_SIDE: Final = 768
+QUERY_LEVELS: Final = 7
+#: Corners one transform must explain for a match (unrelated photos reached 9 in the
+#: robustness benchmark, true copies 16 or more in every single edit class).
+MIN_INLIERS: Final = 12
+
+
+def query_views(luma: Luma) -> tuple[Features, Features]:
+    """A query image's features and its mirror image's, as matching compares them."""
+    return features_and_mirror(
+        luma, count=QUERY_FEATURES, base_side=QUERY_BASE_SIDE, levels=QUERY_LEVELS
     )
 
 
@@ -250,9 +268,6 @@ def _corners(grey: NDArray[np.float32], count: int) -> tuple[NDArray[np.int64], 
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     response = _harris(grey)
     height, width = response.shape
-    inner = response[EDGE : height - EDGE, EDGE : width - EDGE]
-    if inner.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # A peak is the largest of its 5x5 neighbourhood (a row pass, then a column pass).
     padded = np.pad(response, 2, mode="constant", constant_values=-np.inf)
     across = padded[:, 0:width].copy()
@@ -350,8 +365,8 @@ GUESS_TOLERANCE: Final = 0.05
 
 
 def hamming_matrix(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int64]:
-    words_a = np.ascontiguousarray(a).view(np.uint64)
-    words_b = np.ascontiguousarray(b).view(np.uint64)
+    """Bits differing between every descriptor of ``a`` and every one of ``b``."""
+    words_a, words_b = as_words(a), as_words(b)
     total = np.zeros((len(a), len(b)), np.int64)
     for word in range(words_a.shape[1]):
         total += np.bitwise_count(words_a[:, word, None] ^ words_b[None, :, word])

@@ -35,8 +35,8 @@ def _environment(**settings: str) -> dict[str, str]:
     return env
 
 
-def _cli(url: str, *arguments: str, cwd: Path) -> list[dict[str, object]]:
-    done = subprocess.run(
+def _reclaim(url: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [str(RECLAIM), "--db", url, *arguments],
         cwd=cwd,
         env=_environment(),
@@ -45,6 +45,10 @@ def _cli(url: str, *arguments: str, cwd: Path) -> list[dict[str, object]]:
         timeout=120,
         check=False,
     )
+
+
+def _cli(url: str, *arguments: str, cwd: Path) -> list[dict[str, object]]:
+    done = _reclaim(url, *arguments, cwd=cwd)
     assert done.returncode == 0, f"reclaim {' '.join(arguments)}: {done.stderr}"
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
@@ -284,14 +288,6 @@ def test_serve_refuses_a_port_in_use(prepared: Prepared, tmp_path: Path) -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            [str(RECLAIM), "--db", url, "serve", "--port", str(port), "--workers", "2"],
-            cwd=tmp_path,
-            env=_environment(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _reclaim(url, "serve", "--port", str(port), "--workers", "2", cwd=tmp_path)
     assert done.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr

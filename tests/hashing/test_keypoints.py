@@ -18,10 +18,11 @@ from reclaim.hashing.keypoint_kernels import (
 )
 from reclaim.hashing.keypoints import Features, features_from_luma, inliers
 
-QUERY = {"count": 500, "base_side": 768, "levels": 7}
-#: The fewest inliers of a true copy below, and the most of an unrelated photo, must be
-#: on either side of this.
-MIN_INLIERS = 12
+QUERY = {
+    "count": keypoints.QUERY_FEATURES,
+    "base_side": keypoints.QUERY_BASE_SIDE,
+    "levels": keypoints.QUERY_LEVELS,
+}
 
 
 def _luma(image: Image.Image) -> np.ndarray:
@@ -30,7 +31,7 @@ def _luma(image: Image.Image) -> np.ndarray:
 
 def _best(query: Image.Image, reference: Features) -> int:
     luma = _luma(query)
-    return max(inliers(view, reference) for view in keypoints.features_and_mirror(luma, **QUERY))
+    return max(inliers(view, reference) for view in keypoints.query_views(luma))
 
 
 def test_features_are_deterministic_and_well_formed(photos: list[Path]) -> None:
@@ -76,14 +77,14 @@ def test_edited_copies_keep_enough_inliers(photos: list[Path], edit: object) -> 
     for path in scenes:
         image = Image.open(path).convert("RGB")
         reference = features_from_luma(_luma(image))
-        assert _best(edit(image), reference) >= MIN_INLIERS, path.name  # type: ignore[operator]
+        assert _best(edit(image), reference) >= keypoints.MIN_INLIERS, path.name  # type: ignore[operator]
 
 
 def test_unrelated_photos_stay_below_the_threshold(photos: list[Path]) -> None:
     references = [features_from_luma(_luma(Image.open(p))) for p in photos[:6]]
     for path in photos[6:12]:
         query = Image.open(path).convert("RGB")
-        assert max(_best(query, r) for r in references) < MIN_INLIERS, path.name
+        assert max(_best(query, r) for r in references) < keypoints.MIN_INLIERS, path.name
 
 
 def test_the_compiled_filter_equals_its_reference() -> None:
@@ -135,7 +136,7 @@ def test_features_round_trip_through_bytes_and_still_match(photos: list[Path]) -
     assert back.base_side == features.base_side
     assert back.extent == pytest.approx(features.extent, abs=1 / 65535)
     cropped = image.crop((image.width // 6, 0, image.width, image.height * 5 // 6))
-    assert _best(cropped, back) >= MIN_INLIERS
+    assert _best(cropped, back) >= keypoints.MIN_INLIERS
 
 
 @pytest.mark.parametrize(
