@@ -34,7 +34,13 @@ from PIL import Image
 
 from reclaim.errors import HashFormatError
 from reclaim.hashing.base import Luma
-from reclaim.hashing.keypoint_kernels import describe, separable_filter
+from reclaim.hashing.keypoint_kernels import (
+    describe,
+    harris_response,
+    orientation,
+    peaks,
+    separable_filter,
+)
 from reclaim.index.base import as_words
 
 SCALE_STEP: Final = 1.3
@@ -187,20 +193,25 @@ def _detect(luma: Luma, count: int, base_side: int, levels: int) -> _Detection:
     factor = base_side / max(width, height)
     base_size = (max(1, round(width * factor)), max(1, round(height * factor)))
     extent = (base_size[0] / base_side, base_size[1] / base_side)
+    # A camera-sized upload is first reduced by a whole factor (to no less than the base),
+    # so each level reads a small image; levels are scaled from it, not from each other,
+    # which keeps the pyramid of a mirror image the mirror of the pyramid.
+    whole = max(width, height) // base_side
+    source = image.reduce(whole) if whole >= 2 else image
     pyramid = []
     for level in range(levels):
         scale = SCALE_STEP**level
         size = (round(base_size[0] / scale), round(base_size[1] / scale))
         if min(size) <= 2 * EDGE + 4:
             break
-        pyramid.append(np.asarray(image.resize(size, Image.Resampling.BOX), dtype=np.float32))
+        pyramid.append(np.asarray(source.resize(size, Image.Resampling.BOX), dtype=np.float32))
     areas = np.array([level.size for level in pyramid], dtype=np.float64)
     shares = np.floor(count * areas / areas.sum()).astype(np.int64) if pyramid else []
     found = []
     for number, (grey, share) in enumerate(zip(pyramid, shares, strict=True)):
         ys, xs = _corners(grey, int(share))
         if len(ys):
-            angle = _orientation(grey, ys, xs)
+            angle = orientation(grey, ys, xs, _CIRCLE_DY, _CIRCLE_DX)
             found.append(_Level(number, _gaussian(grey, 2.0), ys, xs, angle))
     return _Detection(found, base_side, extent)
 
@@ -244,18 +255,24 @@ def _gaussian_kernel(sigma: float) -> NDArray[np.float32]:
     return np.asarray(kernel / kernel.sum(), dtype=np.float32)
 
 
+_HARRIS_WINDOW: Final = _gaussian_kernel(1.5)
+
+
 def _gaussian(image: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
     return separable_filter(image, _gaussian_kernel(sigma))
 
 
-def _harris(grey: NDArray[np.float32]) -> NDArray[np.float32]:
+def harris_reference(grey: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Harris corner responses: Sobel gradients (edges replicated), their products summed
+    over a Gaussian window, det - k trace^2. ``keypoint_kernels.harris_response`` is the
+    compiled form."""
     padded = np.pad(grey, 1, mode="edge")
     # Sobel: [1 2 1] smoothing across, [-1 0 1] difference along.
     dx = padded[:, 2:] - padded[:, :-2]
     dx = dx[:-2] + 2 * dx[1:-1] + dx[2:]
     dy = padded[2:, :] - padded[:-2, :]
     dy = dy[:, :-2] + 2 * dy[:, 1:-1] + dy[:, 2:]
-    window = _gaussian_kernel(1.5)
+    window = _HARRIS_WINDOW
     xx = separable_filter(dx * dx, window)
     yy = separable_filter(dy * dy, window)
     xy = separable_filter(dx * dy, window)
@@ -266,9 +283,21 @@ def _harris(grey: NDArray[np.float32]) -> NDArray[np.float32]:
 def _corners(grey: NDArray[np.float32], count: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     if count <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    response = _harris(grey)
+    response = harris_response(grey, _HARRIS_WINDOW, HARRIS_K)
+    ys, xs = peaks(response, EDGE)
+    if len(ys) > count:
+        chosen = _spread(ys, xs, response[ys, xs], count, response.shape)
+        ys, xs = ys[chosen], xs[chosen]
+    return ys.astype(np.int64), xs.astype(np.int64)
+
+
+def peaks_reference(
+    response: NDArray[np.float32], edge: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Positive responses that are the largest of their 5x5 neighbourhood, at least
+    ``edge`` pixels inside, in row order (``keypoint_kernels.peaks`` is the compiled form)."""
     height, width = response.shape
-    # A peak is the largest of its 5x5 neighbourhood (a row pass, then a column pass).
+    # A row pass, then a column pass.
     padded = np.pad(response, 2, mode="constant", constant_values=-np.inf)
     across = padded[:, 0:width].copy()
     for dx in range(1, 5):
@@ -277,12 +306,9 @@ def _corners(grey: NDArray[np.float32], count: int) -> tuple[NDArray[np.int64], 
     for dy in range(1, 5):
         np.maximum(largest, across[dy : dy + height], out=largest)
     peak = (response >= largest) & (response > 0)
-    peak[:EDGE] = peak[height - EDGE :] = False
-    peak[:, :EDGE] = peak[:, width - EDGE :] = False
+    peak[:edge] = peak[height - edge :] = False
+    peak[:, :edge] = peak[:, width - edge :] = False
     ys, xs = np.nonzero(peak)
-    if len(ys) > count:
-        chosen = _spread(ys, xs, response[ys, xs], count, response.shape)
-        ys, xs = ys[chosen], xs[chosen]
     return ys.astype(np.int64), xs.astype(np.int64)
 
 
@@ -319,9 +345,11 @@ def _circle() -> tuple[NDArray[np.int64], NDArray[np.int64]]:
 _CIRCLE_DY, _CIRCLE_DX = _circle()
 
 
-def _orientation(
+def orientation_reference(
     grey: NDArray[np.float32], ys: NDArray[np.int64], xs: NDArray[np.int64]
 ) -> NDArray[np.float64]:
+    """The angle of each corner's patch's intensity centroid (``keypoint_kernels.orientation``
+    is the compiled form)."""
     patches = grey[ys[:, None] + _CIRCLE_DY[None, :], xs[:, None] + _CIRCLE_DX[None, :]]
     m10 = patches @ _CIRCLE_DX.astype(np.float32)
     m01 = patches @ _CIRCLE_DY.astype(np.float32)

@@ -13,6 +13,9 @@ from reclaim.errors import HashFormatError
 from reclaim.hashing import keypoints
 from reclaim.hashing.keypoint_kernels import (
     describe,
+    harris_response,
+    orientation,
+    peaks,
     separable_filter,
     separable_filter_reference,
 )
@@ -99,6 +102,39 @@ def test_the_compiled_filter_equals_its_reference() -> None:
                 rtol=0,
                 atol=1e-3,
             )
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 4), (7, 30), (97, 131)])
+def test_the_compiled_harris_response_equals_its_reference(shape: tuple[int, int]) -> None:
+    grey = (np.random.default_rng(5).random(shape) * 255).astype(np.float32)
+    fast = harris_response(grey, keypoints._HARRIS_WINDOW, keypoints.HARRIS_K)
+    slow = keypoints.harris_reference(grey)
+    assert np.allclose(fast, slow, rtol=1e-5, atol=1e-3 * max(1.0, float(np.abs(slow).max())))
+
+
+def test_the_compiled_peaks_equal_their_reference() -> None:
+    rng = np.random.default_rng(6)
+    cases = [
+        (rng.random((97, 131)) - 0.5).astype(np.float32),
+        np.ones((60, 60), np.float32),  # a plateau: every inside pixel ties for a peak
+        np.zeros((30, 30), np.float32),
+        (rng.random((40, 40)) - 0.5).astype(np.float32),  # smaller than twice the edge
+    ]
+    for response in cases:
+        fast_ys, fast_xs = peaks(response, keypoints.EDGE)
+        slow_ys, slow_xs = keypoints.peaks_reference(response, keypoints.EDGE)
+        assert np.array_equal(fast_ys, slow_ys) and np.array_equal(fast_xs, slow_xs)
+    assert len(peaks(cases[1], keypoints.EDGE)[0]) == (60 - 2 * keypoints.EDGE) ** 2
+
+
+def test_the_compiled_orientation_equals_its_reference() -> None:
+    rng = np.random.default_rng(7)
+    grey = (rng.random((80, 90)) * 255).astype(np.float32)
+    ys = rng.integers(keypoints.EDGE, 80 - keypoints.EDGE, 40)
+    xs = rng.integers(keypoints.EDGE, 90 - keypoints.EDGE, 40)
+    circle = keypoints._CIRCLE_DY, keypoints._CIRCLE_DX
+    fast = orientation(grey, ys, xs, *circle)
+    assert np.allclose(fast, keypoints.orientation_reference(grey, ys, xs), atol=1e-4)
 
 
 def test_mirror_features_equal_those_of_the_mirror_image(photos: list[Path]) -> None:
