@@ -22,9 +22,16 @@ from sqlalchemy.orm import Session
 from reclaim.errors import HashFormatError, PermissionDenied, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.files import FileFingerprint, FingerprintOptions, fingerprint_file
-from reclaim.hashlists import parse_hash_list, signals_of_record
+from reclaim.hashlists import decode_payload, encode_payload, parse_hash_list, signals_of_record
 from reclaim.keys import Principal
-from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
+from reclaim.store import (
+    BankRepository,
+    NewSignal,
+    SignalRepository,
+    SignalStatus,
+    Store,
+    payload_digest,
+)
 from reclaim.store.audit import AuditRepository
 from reclaim.store.models import Bank, OrganisationKind, Signal
 from reclaim.store.organisations import OrganisationRepository
@@ -90,6 +97,21 @@ class SignalView:
             signal.source if curator else None, signal.status, signal.seq,
             signal.created_at, signal.updated_at,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChange:
+    """A changed signal as a partner mirroring the bank applies it. ``payload`` (base64)
+    only for an active keypoints signal: any other status tells the partner to delete."""
+
+    id: int
+    type: str
+    value: str
+    quality: int | None
+    status: str
+    seq: int
+    updated_at: datetime
+    payload: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +275,9 @@ def add_signals(
     min_quality: int,
     principal: Principal | None = None,
 ) -> AddReport:
-    """Store signals sent as ``{"type", "value", "quality"?, "source"?}`` items. Bad items are
-    reported by index and skipped; the good ones are stored together."""
+    """Store signals sent as ``{"type", "value", "quality"?, "source"?, "payload"?}`` items
+    (``payload``: a keypoints signal's local features in base64, whose SHA-256 is its
+    value). Bad items are reported by index and skipped; the good ones are stored together."""
     accepted: list[NewSignal] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -286,7 +309,18 @@ def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
             f"pdq quality {quality} is below the minimum of {min_quality}: not trusted for matching"
         )
     source = item.get("source")
-    return NewSignal(kind.value, value, quality if kind is SignalType.PDQ else None, source)
+    encoded = item.get("payload")
+    payload = None
+    if kind is SignalType.KEYPOINTS:
+        if encoded is None:
+            raise HashFormatError("a keypoints signal needs its payload: local features in base64")
+        payload = decode_payload(encoded, "payload")
+        if payload_digest(payload) != value:
+            raise HashFormatError("keypoints value is not the SHA-256 of its payload")
+    elif encoded is not None:
+        raise HashFormatError(f"only keypoints signals carry a payload, not {kind.value}")
+    quality = quality if kind is SignalType.PDQ else None
+    return NewSignal(kind.value, value, quality, source, payload)
 
 
 def list_signals(
@@ -311,18 +345,32 @@ def list_signals(
 
 def export_changes(
     store: Store, name: str, since: int, limit: int, principal: Principal | None = None
-) -> list[Signal]:
+) -> list[ExportChange]:
     """Signals changed after ``since`` (withdrawals included), oldest change first."""
     with store.write() as session:
         bank = bank_for(session, name, principal, write=False)
-        page = SignalRepository(session).signal_changes(bank.id, since, limit)
+        repository = SignalRepository(session)
+        page = repository.signal_changes(bank.id, since, limit)
+        payloads = repository.signal_payloads(
+            [s.id for s in page if _carries_payload(s.type, s.status)]
+        )
         AuditRepository(session).audit_append(
             _actor(principal, None),
             "bank.export",
             f"bank:{bank.name}",
             {"since": since, "rows": len(page)},
         )
-        return page
+        return [
+            ExportChange(
+                s.id, s.type, s.value, s.quality, s.status, s.seq, s.updated_at,
+                encode_payload(payloads[s.id]) if s.id in payloads else None,
+            )
+            for s in page
+        ]  # fmt: skip
+
+
+def _carries_payload(signal_type: str, status: str) -> bool:
+    return signal_type == SignalType.KEYPOINTS.value and status == SignalStatus.ACTIVE.value
 
 
 def withdraw_signal(
@@ -406,7 +454,8 @@ def _store_fingerprint(
 def export_bank(
     store: Store, bank_name: str, *, actor: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every signal of a bank as a record, in id order (a read of case data: audited)."""
+    """Every signal of a bank as a record, in id order (a read of case data: audited); a
+    keypoints signal's record carries its ``payload`` in base64, whatever its status."""
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         AuditRepository(session).audit_append(
@@ -414,7 +463,7 @@ def export_bank(
         )
     with store.read() as session:
         for row in SignalRepository(session).signal_export(bank.id):
-            yield {
+            record: dict[str, Any] = {
                 "id": row.id,
                 "type": row.type,
                 "value": row.value,
@@ -424,6 +473,9 @@ def export_bank(
                 "seq": row.seq,
                 "updated_at": row.updated_at.isoformat(),
             }
+            if row.payload is not None:
+                record["payload"] = encode_payload(bytes(row.payload))
+            yield record
 
 
 def set_signal_status(

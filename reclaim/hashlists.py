@@ -1,25 +1,61 @@
 """Hash lists: the files partners and ``reclaim hash`` exchange, read and checked.
 
 JSON lines as ``reclaim hash`` writes them, or CSV with ``pdq``, ``md5`` and/or
-``sha256`` columns (``quality``, ``source`` and ``path`` are read when present). A list
-is checked whole: every bad line is named by number, and a list with any bad line is
-refused whole.
+``sha256`` columns (``quality``, ``source`` and ``path`` are read when present). A JSON
+line's ``keypoints`` field holds an image's local features (``features_to_bytes``) in
+standard base64: the signal's value is their SHA-256 and they are stored beside it; CSV
+lists cannot carry them. A list is checked whole: every bad line is named by number, and
+a list with any bad line is refused whole.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator
 from typing import Any, Final, TextIO
 
 from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing.base import SignalType, normalise_signal
-from reclaim.store import NewSignal
+from reclaim.hashing.keypoints import MAX_FEATURES, features_from_bytes
+from reclaim.store import NewSignal, payload_digest
 
-_SIGNAL_FIELDS: Final = tuple(t.value for t in SignalType)
+_KEYPOINTS: Final = SignalType.KEYPOINTS.value
+# Fields holding a hash in hex; the keypoints field holds a payload instead.
+_HEX_FIELDS: Final = tuple(t.value for t in SignalType if t is not SignalType.KEYPOINTS)
 _PROBLEMS_SHOWN: Final = 20
+
+#: The largest payload ``features_from_bytes`` reads: a 12-byte header, 38 bytes a feature.
+MAX_PAYLOAD_BYTES: Final = 12 + 38 * MAX_FEATURES
+#: The same in base64 characters.
+MAX_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_PAYLOAD_BYTES / 3)
+
+
+def decode_payload(raw: object, field: str = _KEYPOINTS) -> bytes:
+    """The local features a standard base64 string carries, checked; anything else raises
+    ``HashFormatError`` naming ``field``."""
+    if not isinstance(raw, str):
+        raise HashFormatError(f"{field} must be a base64 string, got {type(raw).__name__}")
+    if len(raw) > MAX_PAYLOAD_CHARS:  # refused before decoding it
+        raise HashFormatError(
+            f"{field}: {len(raw)} characters, more than the largest local features take "
+            f"({MAX_PAYLOAD_CHARS})"
+        )
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:  # ValueError: characters beyond ASCII
+        raise HashFormatError(f"{field}: not standard base64 ({exc})") from None
+    features_from_bytes(data, field)
+    return data
+
+
+def encode_payload(data: bytes) -> str:
+    """A payload as hash lists, exports and the API carry it: standard base64."""
+    return base64.b64encode(data).decode("ascii")
 
 
 def signals_of_record(
@@ -30,7 +66,7 @@ def signals_of_record(
     low = 0
     quality = _quality(record.get("quality"))
     label = source or _text(record.get("source")) or _text(record.get("path"))
-    for field in _SIGNAL_FIELDS:
+    for field in _HEX_FIELDS:
         raw = record.get(field)
         if raw is None or raw == "":
             continue
@@ -43,6 +79,10 @@ def signals_of_record(
         signals.append(
             NewSignal(kind.value, value, quality if kind is SignalType.PDQ else None, label)
         )
+    encoded = record.get(_KEYPOINTS)
+    if encoded is not None and encoded != "":
+        payload = decode_payload(encoded)
+        signals.append(NewSignal(_KEYPOINTS, payload_digest(payload), None, label, payload))
     return signals, low
 
 
@@ -75,7 +115,7 @@ def parse_hash_list(
             problems.append(f"{name}:{number}: {exc.message}")
             continue
         if not found and not too_low:
-            problems.append(f"{name}:{number}: no pdq, md5 or sha256 hash in this line")
+            problems.append(f"{name}:{number}: no pdq, md5, sha256 or keypoints in this line")
         signals.extend(found)
         low += too_low
     if problems:
@@ -105,7 +145,12 @@ def _json_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 def _csv_records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text))
     columns = {c.strip().lower() for c in reader.fieldnames or []}
-    if not columns & set(_SIGNAL_FIELDS):
+    if _KEYPOINTS in columns:
+        raise ImportFileError(
+            f"{name}: CSV cannot carry keypoints; use JSON lines as `reclaim hash` writes them",
+            [f"{name}:1: header has a keypoints column"],
+        )
+    if not columns & set(_HEX_FIELDS):
         raise ImportFileError(
             f"{name}: not a hash list: JSON lines, or CSV with a pdq, md5 or sha256 column",
             [f"{name}:1: header has columns {sorted(columns)}"],

@@ -1,4 +1,4 @@
-"""Shared fixtures: the sample photos that ship with the project."""
+"""Shared fixtures: the sample photos that ship with the project, stores, local features."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from reclaim.hashing.keypoints import Features, features_from_luma, features_to_bytes
 from reclaim.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +100,28 @@ def store(store_url: str) -> Iterator[Store]:
     opened = Store.open(store_url)
     yield opened
     opened.close()
+
+
+# --- local features -------------------------------------------------------------------
+
+
+@functools.cache
+def photo_features(index: int = 0) -> bytes:
+    """The binary local features (a keypoints payload) of one of the sample photos."""
+    luma = np.asarray(Image.open(photo_paths()[index]).convert("L"), dtype=np.uint8)
+    return features_to_bytes(features_from_luma(luma))
+
+
+def random_features(seed: int, count: int = 256) -> bytes:
+    """Well-formed local features with random corners and descriptors, as large as a real
+    image's: for tests that need many distinct payloads quickly."""
+    rng = np.random.default_rng(seed)
+    features = Features(
+        rng.random((count, 2), dtype=np.float32) * np.float32(0.75),
+        rng.integers(0, 5, count, dtype=np.int8),
+        rng.random(count, dtype=np.float32) * np.float32(2 * np.pi),
+        rng.integers(0, 256, (count, 32), dtype=np.uint8),
+        (1.0, 0.75),
+        512,
+    )
+    return features_to_bytes(features)

@@ -16,13 +16,17 @@ import pytest
 
 from reclaim.banks import (
     add_files,
+    add_signals,
     export_bank,
+    export_changes,
     import_hash_list,
     set_signal_status,
 )
 from reclaim.errors import ImportFileError, UnknownBankError
 from reclaim.hashing.files import FingerprintOptions
-from reclaim.store import BankRepository, SignalRepository, SignalStatus, Store
+from reclaim.hashlists import encode_payload
+from reclaim.store import BankRepository, SignalRepository, SignalStatus, Store, payload_digest
+from tests.conftest import photo_features, random_features
 
 
 def _make_bank(store: Store, name: str = "B", kind: str = "partner") -> None:
@@ -82,6 +86,53 @@ def test_withdrawing_shows_in_the_export(store: Store) -> None:
     set_signal_status(store, "B", [int(first["id"])], SignalStatus.WITHDRAWN)  # type: ignore[call-overload]
     statuses = {r["value"]: r["status"] for r in export_bank(store, "B")}
     assert statuses == {"a" * 32: "withdrawn", "b" * 32: "active"}
+
+
+def test_keypoints_imported_from_a_list_are_exported_with_their_payload(store: Store) -> None:
+    _make_bank(store)
+    payload = photo_features()
+    records = [{"path": "a.jpg", "md5": "a" * 32, "keypoints": encode_payload(payload)}]
+    report = import_hash_list(store, "B", _jsonl(records), "l", 50)
+    assert (report.signals, report.added) == (2, 2)
+    again = import_hash_list(store, "B", _jsonl(records), "l", 50)
+    assert (again.added, again.duplicates) == (0, 2)
+    rows = {r["type"]: r for r in export_bank(store, "B")}
+    assert "payload" not in rows["md5"]
+    assert rows["keypoints"]["value"] == payload_digest(payload)
+    assert rows["keypoints"]["payload"] == encode_payload(payload)
+    set_signal_status(store, "B", [rows["keypoints"]["id"]], SignalStatus.WITHDRAWN)
+    withdrawn = {r["type"]: r for r in export_bank(store, "B")}["keypoints"]
+    assert withdrawn["status"] == "withdrawn" and withdrawn["payload"] == encode_payload(payload)
+
+
+def test_adding_keypoints_items_checks_each_payload(store: Store) -> None:
+    _make_bank(store)
+    good, other = random_features(1), random_features(2)
+    items: list[dict[str, object]] = [
+        {"type": "keypoints", "value": payload_digest(good), "payload": encode_payload(good)},
+        {"type": "keypoints", "value": payload_digest(good)},
+        {"type": "keypoints", "value": payload_digest(good), "payload": encode_payload(other)},
+        {"type": "keypoints", "value": payload_digest(b"x"), "payload": "eA=="},
+        {"type": "keypoints", "value": payload_digest(good), "payload": "%%%"},
+        {"type": "md5", "value": "a" * 32, "payload": encode_payload(good)},
+        {"type": "md5", "value": "b" * 32, "payload": None},
+    ]
+    report = add_signals(store, "B", items, 50)
+    assert (report.added, report.duplicates) == (2, 0)
+    messages = {e["index"]: e["message"] for e in report.errors}
+    assert sorted(messages) == [1, 2, 3, 4, 5]
+    assert "needs its payload" in messages[1] and "not the SHA-256" in messages[2]
+    assert "payload: 1 bytes is too short" in messages[3]
+    assert "not standard base64" in messages[4] and "only keypoints" in messages[5]
+    assert {e["code"] for e in report.errors} == {"invalid_hash"}
+    changes = export_changes(store, "B", 0, 100)
+    assert [(c.type, c.payload) for c in changes] == [
+        ("keypoints", encode_payload(good)),
+        ("md5", None),
+    ]
+    set_signal_status(store, "B", [changes[0].id], SignalStatus.WITHDRAWN)
+    (withdrawn,) = export_changes(store, "B", changes[-1].seq, 100)
+    assert (withdrawn.status, withdrawn.payload) == ("withdrawn", None)
 
 
 _IMPORTER = """

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 from pathlib import Path
 
 import pytest
 
-from reclaim.errors import ImportFileError
+from reclaim.errors import HashFormatError, ImportFileError
+from reclaim.hashing import keypoints
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
-from reclaim.hashlists import parse_hash_list
+from reclaim.hashlists import (
+    MAX_PAYLOAD_BYTES,
+    MAX_PAYLOAD_CHARS,
+    decode_payload,
+    encode_payload,
+    parse_hash_list,
+)
+from tests.conftest import photo_features, random_features
 
 
 def _jsonl(records: list[dict[str, object]]) -> io.StringIO:
@@ -61,7 +71,7 @@ def test_every_bad_line_is_named_by_number() -> None:
     assert [p.split(":")[1] for p in problems] == ["2", "3", "4", "5", "6", "7"]
     assert "not valid JSON" in problems[0] and "pdq hash (64 hex" in problems[1]
     assert "md5" in problems[2] and "not a JSON object" in problems[3]
-    assert "no pdq, md5 or sha256" in problems[4] and "quality" in problems[5]
+    assert "no pdq, md5, sha256 or keypoints" in problems[4] and "quality" in problems[5]
     assert "nothing was imported" in caught.value.message
 
 
@@ -85,3 +95,62 @@ def test_a_list_that_is_not_utf8_is_refused_with_the_byte() -> None:
 def test_a_csv_with_a_byte_order_mark_is_read() -> None:
     signals, _, _ = parse_hash_list(io.StringIO("\ufeffmd5\n" + "a" * 32 + "\n"), "x.csv", 50)
     assert [(s.type, s.value) for s in signals] == [("md5", "a" * 32)]
+
+
+# --- keypoints ---------------------------------------------------------------------------
+
+
+def test_a_keypoints_record_imports_its_features_under_their_digest() -> None:
+    payload = photo_features()
+    record = {"path": "a.jpg", "pdq": "a" * 64, "quality": 90, "md5": "b" * 32}
+    record["keypoints"] = base64.b64encode(payload).decode()
+    signals, lines, _ = parse_hash_list(_jsonl([record]), "list.jsonl", 50)
+    assert lines == 1
+    assert [s.type for s in signals] == ["pdq", "md5", "keypoints"]
+    found = signals[-1]
+    assert found.value == hashlib.sha256(payload).hexdigest() and found.payload == payload
+    assert found.quality is None and found.source == "a.jpg"  # quality is PDQ's alone
+    assert all(s.payload is None for s in signals[:-1])
+
+
+def test_a_record_with_only_keypoints_is_enough() -> None:
+    record = {"keypoints": encode_payload(random_features(1))}
+    signals, _, _ = parse_hash_list(_jsonl([record]), "x.jsonl", 50)
+    assert [s.type for s in signals] == ["keypoints"]
+
+
+def test_bad_keypoints_are_named_by_line_and_nothing_is_imported() -> None:
+    good = encode_payload(random_features(2))
+    truncated = encode_payload(random_features(3)[:-5])
+    records: list[dict[str, object]] = [
+        {"md5": "a" * 32, "keypoints": good},
+        {"keypoints": good[:-2] + "!!"},
+        {"keypoints": truncated},
+        {"keypoints": base64.b64encode(b"not features at all").decode()},
+        {"keypoints": 12},
+        {"keypoints": good[:-1]},  # padding lost
+    ]
+    with pytest.raises(ImportFileError) as caught:
+        parse_hash_list(_jsonl(records), "kp.jsonl", 50)
+    problems = caught.value.problems
+    assert [p.split(":")[1] for p in problems] == ["2", "3", "4", "5", "6"]
+    assert all("keypoints" in p for p in problems)
+    assert "not standard base64" in problems[0] and "bytes where" in problems[1]
+    assert "not local features" in problems[2] and "base64 string" in problems[3]
+    assert "not standard base64" in problems[4]
+
+
+def test_a_csv_with_a_keypoints_column_is_refused() -> None:
+    text = "md5,keypoints\n" + "a" * 32 + "," + encode_payload(random_features(4)) + "\n"
+    with pytest.raises(ImportFileError, match="CSV cannot carry keypoints"):
+        parse_hash_list(io.StringIO(text), "x.csv", 50)
+
+
+def test_the_largest_payload_fits_its_limits() -> None:
+    largest = random_features(5, count=keypoints.MAX_FEATURES)
+    assert len(largest) == MAX_PAYLOAD_BYTES
+    encoded = encode_payload(largest)
+    assert len(encoded) == MAX_PAYLOAD_CHARS
+    assert decode_payload(encoded) == largest
+    with pytest.raises(HashFormatError, match="more than the largest"):
+        decode_payload(encoded + "AAAA")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from reclaim.hashlists import MAX_PAYLOAD_CHARS
 from reclaim.store.models import BankKind
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -26,6 +27,8 @@ SourceText = Annotated[str, Field(max_length=1000), AfterValidator(_printable)]
 
 
 SignalTypeName = Literal["pdq", "md5", "sha256"]
+# Banks also store keypoints signals (local features); matching requests do not send them.
+StoredSignalTypeName = Literal["pdq", "md5", "sha256", "keypoints"]
 MAX_BATCH = 1_000
 
 
@@ -110,9 +113,19 @@ class SignalIn(Strict):
     value: str = Field(max_length=128)
 
 
-class SignalCreate(SignalIn):
+class SignalCreate(Strict):
+    type: StoredSignalTypeName
+    value: str = Field(
+        max_length=128, description="The hash in hex; for keypoints, the SHA-256 of the payload."
+    )
     quality: int | None = Field(None, ge=0, le=100)
     source: SourceText | None = None
+    payload: str | None = Field(
+        None,
+        max_length=MAX_PAYLOAD_CHARS,
+        description="For keypoints only, and required there: the local features "
+        "(reclaim hash's 'keypoints' field) in standard base64.",
+    )
 
 
 class SignalsCreate(Strict):
@@ -169,6 +182,11 @@ class ExportRecord(BaseModel):
     status: str = Field(description="'withdrawn' (and any status but 'active'): delete it.")
     seq: int
     updated_at: datetime
+    payload: str | None = Field(
+        None,
+        description="An active keypoints signal's local features in standard base64 "
+        "(the value is their SHA-256); null otherwise.",
+    )
 
 
 class ExportPage(BaseModel):

@@ -1,7 +1,9 @@
 """The hashing contract: signal types, fingerprint value objects and the hasher base class.
 
 A *signal* is one fingerprint of one piece of content. Signal types have stable names
-(``pdq``, ``md5``, ``sha256``) that the store, the API and the CLI all use.
+(``pdq``, ``md5``, ``sha256``, ``keypoints``) that the store, the API and the CLI all use.
+A ``keypoints`` signal (local features, ``reclaim.hashing.keypoints``) is too large for a
+value: its value is the SHA-256 of its binary form, which travels beside it as a payload.
 
 An image hasher works on the luminance of a decoded image: the base class owns decoding
 (``reclaim.hashing.media``) and a subclass implements only the algorithm.
@@ -28,9 +30,10 @@ class SignalType(StrEnum):
     PDQ = "pdq"
     MD5 = "md5"
     SHA256 = "sha256"
+    KEYPOINTS = "keypoints"
 
 
-_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64}
+_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64, "keypoints": 64}
 
 
 def normalise_signal(signal_type: str, value: str) -> tuple[SignalType, str]:

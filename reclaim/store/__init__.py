@@ -3,7 +3,7 @@
 from reclaim.store.banks import BankRepository
 from reclaim.store.database import Store
 from reclaim.store.models import Bank, BankKind, Signal, SignalStatus
-from reclaim.store.signals import NewSignal, SignalChange, SignalRepository
+from reclaim.store.signals import NewSignal, SignalChange, SignalRepository, payload_digest
 
 __all__ = [
     "Bank",
@@ -15,4 +15,5 @@ __all__ = [
     "SignalRepository",
     "SignalStatus",
     "Store",
+    "payload_digest",
 ]

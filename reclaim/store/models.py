@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -175,6 +176,18 @@ class Signal(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SignalPayload(Base):
+    """The binary form of a signal too large for a value (``keypoints``: local features);
+    the signal's value is its SHA-256. Written once, with the signal, and never changed."""
+
+    __tablename__ = "signal_payloads"
+
+    signal_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("signals.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MatchRecord(Base):

@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from reclaim.errors import HashFormatError, UnknownSignalError
-from reclaim.hashing.base import normalise_signal
-from reclaim.store.models import SequenceCounter, Signal, SignalStatus, utcnow
+from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.store.models import SequenceCounter, Signal, SignalPayload, SignalStatus, utcnow
 
 _BATCH: Final = 5_000
 
 
+def payload_digest(payload: bytes) -> str:
+    """The value of a signal that carries ``payload``: its SHA-256, lowercase hex."""
+    return hashlib.sha256(payload).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class NewSignal:
-    """A fingerprint to store: type and canonical value (see ``normalise_signal``)."""
+    """A fingerprint to store: type and canonical value (see ``normalise_signal``), and for
+    ``keypoints`` the payload (binary local features) whose SHA-256 the value is."""
 
     type: str
     value: str
     quality: int | None = None
     source: str | None = None
+    # Part of equality, harmlessly: the value is the payload's digest, so two signals equal
+    # by (type, value) that the store accepts carry the same payload.
+    payload: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +67,10 @@ class SignalRepository:
         return int(top) - count + 1
 
     def signal_add_many(self, bank_id: int, signals: Sequence[NewSignal]) -> int:
-        """Store signals in a bank; ones the bank already holds are skipped. Returns how
-        many were new. Runs in the caller's transaction: all are stored or none."""
+        """Store signals in a bank; ones the bank already holds are skipped (and keep the
+        payload they have). Returns how many were new. Runs in the caller's transaction:
+        all are stored or none. A keypoints signal must carry the payload its value is
+        the SHA-256 of, and no other signal may carry one (``HashFormatError``)."""
         if not signals:
             return 0
         for signal in signals:  # the store keeps only canonical values
@@ -66,7 +78,14 @@ class SignalRepository:
                 raise HashFormatError(
                     f"{signal.type} value not in canonical form: {signal.value!r}"
                 )
+            _check_payload(signal)
         first = self._reserve(len(signals))
+        added = self._insert(bank_id, signals, first)
+        if added and any(s.payload is not None for s in signals):
+            self._store_payloads(signals, first)
+        return added
+
+    def _insert(self, bank_id: int, signals: Sequence[NewSignal], first: int) -> int:
         connection = self.session.connection()
         created = _bind_datetime(connection, utcnow())
         rows = (
@@ -84,6 +103,37 @@ class SignalRepository:
             rows,
         )
         return int(cursor.rowcount)
+
+    def _store_payloads(self, signals: Sequence[NewSignal], first: int) -> None:
+        """Store the payloads of the signals just inserted. A row inserted now carries
+        sequence number ``first`` + the offset of its signal (numbers reserved for this
+        batch alone), so a signal the bank already held, or a repeat within the batch, is
+        told apart from a new one without comparing values."""
+        inserted = self.session.execute(
+            select(Signal.id, Signal.seq).where(
+                Signal.seq >= first,
+                Signal.seq < first + len(signals),
+                Signal.type == SignalType.KEYPOINTS.value,
+            )
+        )
+        rows = [
+            {"signal_id": ident, "data": signals[seq - first].payload} for ident, seq in inserted
+        ]
+        if rows:
+            self.session.execute(insert(SignalPayload), rows)
+
+    def signal_payloads(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The payloads of those of the given signals that have one, by signal id."""
+        found: dict[int, bytes] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _BATCH):
+            rows = self.session.execute(
+                select(SignalPayload.signal_id, SignalPayload.data).where(
+                    SignalPayload.signal_id.in_(unique[start : start + _BATCH])
+                )
+            )
+            found.update((ident, bytes(data)) for ident, data in rows)
+        return found
 
     def signal_ids(self, bank_id: int, signals: Sequence[NewSignal]) -> dict[tuple[str, str], int]:
         """Ids of these (type, value) pairs in the bank."""
@@ -196,12 +246,15 @@ class SignalRepository:
         return found
 
     def signal_export(self, bank_id: int) -> Iterator[Any]:
-        """Every signal of a bank, in id order, streamed."""
+        """Every signal of a bank, in id order, streamed; ``payload`` is None for signals
+        without one."""
         statement = (
             select(
                 Signal.id, Signal.type, Signal.value, Signal.quality, Signal.source,
                 Signal.status, Signal.seq, Signal.updated_at,
+                SignalPayload.data.label("payload"),
             )
+            .outerjoin(SignalPayload, SignalPayload.signal_id == Signal.id)
             .where(Signal.bank_id == bank_id)
             .order_by(Signal.id)
             .execution_options(yield_per=10_000)
@@ -210,6 +263,23 @@ class SignalRepository:
 
 
 _COLUMNS: Final = "bank_id, type, value, quality, source, status, seq, created_at, updated_at"
+
+
+def _check_payload(signal: NewSignal) -> None:
+    """A keypoints signal carries the payload its value is the digest of; no other does."""
+    if signal.type != SignalType.KEYPOINTS.value:
+        if signal.payload is not None:
+            raise HashFormatError(
+                f"{signal.type} signal {signal.value}: only keypoints signals carry a payload"
+            )
+        return
+    if signal.payload is None:
+        raise HashFormatError(f"keypoints signal {signal.value}: no payload (its local features)")
+    digest = payload_digest(signal.payload)
+    if digest != signal.value:
+        raise HashFormatError(
+            f"keypoints signal {signal.value}: its payload's SHA-256 is {digest}, not its value"
+        )
 
 
 def _bind_datetime(connection: Connection, moment: datetime) -> Any:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import secrets
 
+from reclaim.hashlists import encode_payload
+from reclaim.store import payload_digest
 from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
+from tests.conftest import photo_features, random_features
 
 WRITE = ("bank:read", "bank:write")
 
@@ -234,3 +237,64 @@ def test_text_the_database_cannot_hold_is_422_not_500(service: Service) -> None:
     item = {"type": "md5", "value": "e" * 32, "source": "x\x00y"}
     response = service.client.post("/v1/banks/C/signals", json={"signals": [item]}, headers=headers)
     assert response.status_code == 422
+
+
+def _keypoints_item(payload: bytes) -> dict[str, str]:
+    return {
+        "type": "keypoints",
+        "value": payload_digest(payload),
+        "payload": encode_payload(payload),
+    }
+
+
+def test_keypoints_are_added_with_their_payload_and_exported_with_it(service: Service) -> None:
+    centre = service.key("centre", *WRITE, kind="support_centre")
+    partner = service.key("partner", "bank:read")
+    service.client.post("/v1/banks", json={"name": "A", "shared_with": ["partner"]}, headers=centre)
+    payload = photo_features()
+    body = {"signals": [
+        _keypoints_item(payload),
+        {"type": "keypoints", "value": payload_digest(payload)},
+        {**_keypoints_item(payload), "value": "0" * 64},
+        {"type": "md5", "value": "a" * 32, "payload": encode_payload(payload)},
+    ]}  # fmt: skip
+    response = service.client.post("/v1/banks/A/signals", json=body, headers=centre)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["added"] == 1 and [e["index"] for e in report["errors"]] == [1, 2, 3]
+    assert report["signals"] == [
+        {"type": "keypoints", "value": payload_digest(payload), "id": report["signals"][0]["id"]}
+    ]
+    exported = service.client.get("/v1/banks/A/export", headers=partner).json()["items"]
+    assert [(r["type"], r["value"], r["payload"]) for r in exported] == [
+        ("keypoints", payload_digest(payload), encode_payload(payload))
+    ]
+    counts = service.client.get("/v1/banks/A", headers=centre).json()["signals"]
+    assert counts == {"keypoints": {"active": 1}}
+
+
+def test_a_hundred_keypoints_items_fit_in_one_request(service: Service) -> None:
+    headers = service.key("centre", *WRITE, kind="support_centre")
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    items = [_keypoints_item(random_features(seed)) for seed in range(100)]
+    assert all(len(item["payload"]) > 12_000 for item in items)  # what 256 features take
+    response = service.client.post("/v1/banks/A/signals", json={"signals": items}, headers=headers)
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["added"] == 100
+    exported = service.client.get("/v1/banks/A/export", headers=headers).json()["items"]
+    assert [r["payload"] for r in exported] == [item["payload"] for item in items]
+
+
+def test_more_keypoints_than_the_body_limit_takes_is_413(service: Service) -> None:
+    headers = service.key("centre", *WRITE, kind="support_centre")
+    service.client.post("/v1/banks", json={"name": "A"}, headers=headers)
+    item = _keypoints_item(random_features(1))
+    limit = service.settings.max_request_bytes
+    count = limit // len(item["payload"]) + 1
+    response = service.client.post(
+        "/v1/banks/A/signals", json={"signals": [item] * count}, headers=headers
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == (
+        f"the request body is larger than the limit of {limit} bytes"
+    )

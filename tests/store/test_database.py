@@ -118,4 +118,26 @@ def test_upgrading_a_store_that_holds_signals_keeps_them(store_url: str) -> None
     with upgraded.read() as session:
         assert session.execute(text("SELECT count(*) FROM signals")).scalar() == 2
         assert session.execute(text("SELECT owner_id FROM banks")).scalar() is None
+        assert session.execute(text("SELECT count(*) FROM signal_payloads")).scalar() == 0
     upgraded.close()
+
+
+def test_the_payload_table_comes_and_goes_with_its_migration(store: Store) -> None:
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    from reclaim.store.database import MIGRATIONS  # noqa: PLC0415
+
+    def to(revision: str) -> set[str]:
+        with store.engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            if revision == "head":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
+        return set(inspect(store.engine).get_table_names())
+
+    assert "signal_payloads" not in to("0002")
+    assert "signal_payloads" in to("head")

@@ -4,9 +4,19 @@ import multiprocessing
 import secrets
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from reclaim.errors import HashFormatError, UnknownSignalError
-from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
+from reclaim.store import (
+    BankRepository,
+    NewSignal,
+    SignalRepository,
+    SignalStatus,
+    Store,
+    payload_digest,
+)
+from reclaim.store.models import Signal, SignalPayload
+from tests.conftest import photo_features, random_features
 
 
 def _bank(store: Store, name: str = "B") -> int:
@@ -145,3 +155,111 @@ def test_values_not_in_canonical_form_are_refused(store: Store) -> None:
     bank = _bank(store)
     with store.write() as session, pytest.raises(HashFormatError, match="canonical"):
         SignalRepository(session).signal_add_many(bank, [NewSignal("md5", "A" * 32)])
+
+
+# --- payloads (keypoints signals) ------------------------------------------------------
+
+
+def _keypoints(payload: bytes, source: str | None = None) -> NewSignal:
+    return NewSignal("keypoints", payload_digest(payload), None, source, payload)
+
+
+def _payload_rows(store: Store) -> int:
+    with store.read() as session:
+        return int(session.scalar(select(func.count()).select_from(SignalPayload)) or 0)
+
+
+def test_a_keypoints_payload_is_stored_and_read_back(store: Store) -> None:
+    bank = _bank(store)
+    real, synthetic = photo_features(), random_features(1, count=4096)
+    signals = [_keypoints(real, "a.jpg"), NewSignal("md5", "a" * 32), _keypoints(synthetic)]
+    with store.write() as session:
+        repository = SignalRepository(session)
+        assert repository.signal_add_many(bank, signals) == 3
+        ids = repository.signal_ids(bank, signals)
+    with store.read() as session:
+        payloads = SignalRepository(session).signal_payloads([*ids.values(), 10**9])
+    assert payloads == {
+        ids[("keypoints", payload_digest(real))]: real,
+        ids[("keypoints", payload_digest(synthetic))]: synthetic,
+    }
+
+
+def test_re_adding_keeps_one_row_and_one_payload(store: Store) -> None:
+    bank, other = _bank(store), _bank(store, "other")
+    payloads = [random_features(seed) for seed in range(3)]
+    with store.write() as session:
+        SignalRepository(session).signal_add_many(bank, [_keypoints(payloads[0])])
+    again = [_keypoints(p) for p in (payloads[0], payloads[1], payloads[1], payloads[2])]
+    with store.write() as session:
+        repository = SignalRepository(session)
+        assert repository.signal_add_many(bank, again) == 2  # the repeat inside the batch too
+        assert repository.signal_add_many(other, again[:1]) == 1  # another bank: its own row
+        ids = repository.signal_ids(bank, again)
+    with store.read() as session:
+        stored = SignalRepository(session).signal_payloads(list(ids.values()))
+    assert sorted(stored.values()) == sorted(payloads)
+    assert _payload_rows(store) == 4
+
+
+@pytest.mark.parametrize(
+    ("signal", "message"),
+    [
+        (NewSignal("keypoints", "a" * 64), "no payload"),
+        (NewSignal("keypoints", "a" * 64, payload=b"features"), "SHA-256 is"),
+        (NewSignal("md5", "a" * 32, payload=b"x"), "only keypoints signals carry a payload"),
+    ],
+)
+def test_payloads_that_do_not_fit_the_signal_are_refused(
+    store: Store, signal: NewSignal, message: str
+) -> None:
+    bank = _bank(store)
+    with store.write() as session, pytest.raises(HashFormatError, match=message) as caught:
+        SignalRepository(session).signal_add_many(bank, [NewSignal("md5", "b" * 32), signal])
+    assert signal.value in caught.value.message
+    with store.read() as session:
+        assert SignalRepository(session).signals_since(0) == []
+
+
+def test_a_rolled_back_batch_leaves_no_payload(store: Store) -> None:
+    bank = _bank(store)
+
+    def crash() -> None:
+        with store.write() as session:
+            SignalRepository(session).signal_add_many(bank, [_keypoints(random_features(7))])
+            assert _payload_rows(store) == 0  # not visible to other readers before commit
+            raise RuntimeError("crash mid-transaction")
+
+    with pytest.raises(RuntimeError):
+        crash()
+    with store.read() as session:
+        assert SignalRepository(session).signals_since(0) == []
+    assert _payload_rows(store) == 0
+
+
+def test_withdrawn_signals_keep_their_payload_and_deleted_ones_lose_it(store: Store) -> None:
+    bank = _bank(store)
+    payload = random_features(3)
+    with store.write() as session:
+        repository = SignalRepository(session)
+        repository.signal_add_many(bank, [_keypoints(payload)])
+        (ident,) = repository.signal_ids(bank, [_keypoints(payload)]).values()
+    with store.write() as session:
+        SignalRepository(session).signal_set_status(bank, [ident], SignalStatus.WITHDRAWN)
+    with store.read() as session:
+        assert SignalRepository(session).signal_payloads([ident]) == {ident: payload}
+    with store.write() as session:
+        session.execute(delete(Signal).where(Signal.id == ident))
+    assert _payload_rows(store) == 0
+
+
+def test_the_export_carries_payloads(store: Store) -> None:
+    bank = _bank(store)
+    payload = random_features(4)
+    with store.write() as session:
+        SignalRepository(session).signal_add_many(
+            bank, [NewSignal("md5", "c" * 32), _keypoints(payload)]
+        )
+    with store.read() as session:
+        rows = list(SignalRepository(session).signal_export(bank))
+    assert [(r.type, r.payload) for r in rows] == [("md5", None), ("keypoints", payload)]
