@@ -9,6 +9,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from reclaim.index.kernels import distance
+
 Float32Image = NDArray[np.float32]
 
 
@@ -290,3 +292,34 @@ def orientation(
         out,
     )
     return out
+
+
+@njit(cache=True)
+def _nearest_two(  # pragma: no cover - compiled
+    query: Any, reference: Any, best_index: Any, best: Any, second: Any
+) -> None:
+    for i in range(query.shape[0]):
+        first_bits, second_bits, index = 1 << 20, 1 << 20, -1
+        for j in range(reference.shape[0]):
+            bits = distance(reference, j, query, i)
+            if bits < first_bits:
+                second_bits = first_bits
+                first_bits, index = bits, j
+            elif bits < second_bits:
+                second_bits = bits
+        best_index[i], best[i], second[i] = index, first_bits, second_bits
+
+
+def nearest_two(
+    query: NDArray[np.uint64], reference: NDArray[np.uint64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """For each query descriptor (rows of 64-bit words): the index of its nearest reference
+    descriptor, that distance and the second-nearest distance (2**20 where there is none).
+    The reference is ``reclaim.hashing.keypoints.hamming_matrix`` and a sort."""
+    count = len(query)
+    best_index = np.empty(count, np.int64)
+    best, second = np.empty(count, np.int64), np.empty(count, np.int64)
+    _nearest_two(
+        np.ascontiguousarray(query), np.ascontiguousarray(reference), best_index, best, second
+    )
+    return best_index, best, second

@@ -37,6 +37,7 @@ from reclaim.hashing.base import Luma
 from reclaim.hashing.keypoint_kernels import (
     describe,
     harris_response,
+    nearest_two,
     orientation,
     peaks,
     separable_filter,
@@ -408,14 +409,31 @@ def correspondences(
     test and the distance limit."""
     if len(query) < 2 or len(reference) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    nearest, best, second = nearest_two(
+        as_words(query.descriptors), as_words(reference.descriptors)
+    )
+    keep = (best <= MAX_DESCRIPTOR_DISTANCE) & (best < RATIO * second)
+    return np.flatnonzero(keep), nearest[keep]
+
+
+def correspondences_reference(
+    query: Features, reference: Features
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``correspondences`` from the whole distance matrix (what the compiled search must
+    equal; ties between nearest descriptors fail the ratio test either way)."""
+    if len(query) < 2 or len(reference) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     distances = hamming_matrix(query.descriptors, reference.descriptors)
-    order = np.argsort(distances, axis=1)[:, :2]
+    order = np.argsort(distances, axis=1, kind="stable")[:, :2]
     rows = np.arange(len(query))
     best, second = distances[rows, order[:, 0]], distances[rows, order[:, 1]]
     keep = (best <= MAX_DESCRIPTOR_DISTANCE) & (best < RATIO * second)
     return rows[keep], order[keep, 0]
 
 
+#: At most this many correspondences (the closest) propose a transform: a true copy has
+#: many good proposals, and the cost grows with proposals x correspondences.
+MAX_PROPOSALS: Final = 128
 #: The transforms a copy may have undergone: scaled by 1/8 to 8, one axis stretched at
 #: most 2.5 times the other, not mirrored (mirror images are matched as mirrored queries).
 MIN_SCALE: Final = 0.125
@@ -436,6 +454,11 @@ def inliers(query: Features, reference: Features) -> int:
     qi, ri = correspondences(query, reference)
     if len(qi) < 3:
         return 0
+    # The closest pairs propose; all are tested against each proposal.
+    proposers = np.arange(len(qi))
+    if len(qi) > MAX_PROPOSALS:
+        closeness = _pair_distances(query.descriptors[qi], reference.descriptors[ri])
+        proposers = np.sort(np.argsort(closeness, kind="stable")[:MAX_PROPOSALS])
     source = reference.xy[ri].astype(np.float64)
     target = query.xy[qi].astype(np.float64)
     size = (SCALE_STEP ** query.level[qi].astype(np.float64) / query.base_side) / (
@@ -444,9 +467,12 @@ def inliers(query: Features, reference: Features) -> int:
     turn = query.angle[qi].astype(np.float64) - reference.angle[ri].astype(np.float64)
     cos, sin = size * np.cos(turn), size * np.sin(turn)
     # Proposal k maps p to R_k (p - source_k) + target_k; errors of every pair under each.
-    offset = source[None, :, :] - source[:, None, :]  # (k, n, 2)
-    placed_x = cos[:, None] * offset[..., 0] - sin[:, None] * offset[..., 1] + target[:, None, 0]
-    placed_y = sin[:, None] * offset[..., 0] + cos[:, None] * offset[..., 1] + target[:, None, 1]
+    cos, sin = cos[proposers], sin[proposers]
+    offset = source[None, :, :] - source[proposers, None, :]  # (k, n, 2)
+    placed_x = cos[:, None] * offset[..., 0] - sin[:, None] * offset[..., 1]
+    placed_y = sin[:, None] * offset[..., 0] + cos[:, None] * offset[..., 1]
+    placed_x += target[proposers, None, 0]
+    placed_y += target[proposers, None, 1]
     error = np.hypot(placed_x - target[None, :, 0], placed_y - target[None, :, 1])
     agreeing = error < GUESS_TOLERANCE
     chosen = agreeing[np.argmax(agreeing.sum(axis=1))]
@@ -459,6 +485,11 @@ def inliers(query: Features, reference: Features) -> int:
         placed = np.concatenate([source, np.ones((len(source), 1))], axis=1) @ transform
         chosen = np.hypot(*(placed - target).T) < INLIER_TOLERANCE
     return _distinct(query.xy[qi[chosen]], reference.xy[ri[chosen]])
+
+
+def _pair_distances(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """Bits differing between each descriptor of ``a`` and the one in the same row of ``b``."""
+    return np.asarray(np.bitwise_count(as_words(a) ^ as_words(b)).sum(axis=1), np.int64)
 
 
 def _affine_fit(

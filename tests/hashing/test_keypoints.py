@@ -202,3 +202,15 @@ def test_the_compiled_descriptors_equal_the_reference(mirror: bool) -> None:
     angle = rng.uniform(-np.pi, np.pi, 40)
     fast = describe(smooth, ys, xs, angle, keypoints.PATTERN, mirror=mirror)
     assert np.array_equal(fast, keypoints.describe_reference(smooth, ys, xs, angle, mirror))
+
+
+def test_the_compiled_correspondences_equal_the_reference(photos: list[Path]) -> None:
+    scenes = [p for p in photos if p.name in {"astronaut.jpg", "coffee.jpg"}]
+    first, second = (features_from_luma(_luma(Image.open(p))) for p in scenes)
+    edited = Image.open(scenes[0]).rotate(10, resample=Image.Resampling.BILINEAR)
+    query = keypoints.query_views(_luma(edited))[0]
+    for reference in (first, second):
+        fast = keypoints.correspondences(query, reference)
+        slow = keypoints.correspondences_reference(query, reference)
+        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+    assert len(keypoints.correspondences(query, first)[0]) > 50

@@ -1,0 +1,241 @@
+"""An index of registered images' local features: descriptor votes pick candidates, and
+geometric verification (``reclaim.hashing.keypoints.inliers``) decides.
+
+Candidates: each 256-bit descriptor is cut into ``CHUNKS`` 32-bit pieces; the registered
+descriptors sharing a piece with a query descriptor are its nominees, and it votes for
+the image of its nearest nominee (within ``MAX_DESCRIPTOR_DISTANCE`` bits). A true copy's
+corners mostly lie within 10-50 bits of their originals, so many share a whole piece,
+and their votes gather on one image; unrelated images collect scattered chance votes.
+Pieces that very many descriptors share (flat or regular patches) nominate nobody
+(``CROWDED``); 16-bit pieces nominated a hundred times more descriptors for the same
+recall. The images with the most votes, at least ``MIN_VOTES``, are verified.
+``search_reference`` is the plain form: every query descriptor votes for the image of
+its nearest registered descriptor, found by brute force.
+
+Registered features live in sorted segments, one per batch added; when there are more
+than ``MAX_SEGMENTS`` they are merged into one (withdrawn images dropped), so adding is
+cheap and lookups stay a few binary searches per piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reclaim.hashing.keypoints import (
+    MAX_DESCRIPTOR_DISTANCE,
+    MIN_INLIERS,
+    Features,
+    hamming_matrix,
+    inliers,
+)
+from reclaim.index.base import as_words
+
+CHUNKS: Final = 8
+#: A piece shared by more registered descriptors than this casts no votes.
+CROWDED: Final = 256
+#: Votes an image needs before it is verified, and how many images are verified at most.
+MIN_VOTES: Final = 5
+CANDIDATES: Final = 5
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureMatch:
+    """A registered image a query matched, and how many corners one transform explains."""
+
+    ident: int
+    inliers: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    words: NDArray[np.uint64]  # (m, 4): the descriptors
+    owners: NDArray[np.int32]  # (m,): the image slot of each descriptor
+    keys: NDArray[np.uint32]  # (CHUNKS, m): each piece's values, sorted
+    rows: NDArray[np.int32]  # (CHUNKS, m): the descriptor each sorted value comes from
+
+
+class FeatureIndex:
+    """Local features of registered images under int ids; not thread-safe (the matcher
+    guards it with its lock)."""
+
+    def __init__(self) -> None:
+        self._slot_of: dict[int, int] = {}
+        self._ident: list[int] = []
+        self._features: list[Features | None] = []
+        self._segments: list[_Segment] = []
+        self._dead: set[int] = set()  # slots of removed ids, until the next merge
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self._slot_of
+
+    @property
+    def descriptor_count(self) -> int:
+        return sum(len(f) for f in self._features if f is not None)
+
+    def add(self, items: Iterable[tuple[int, Features]]) -> None:
+        """Register features under ids; an id already held is replaced."""
+        batch = [(ident, features) for ident, features in items if len(features)]
+        if not batch:
+            return
+        self.remove([ident for ident, _ in batch])
+        slots = []
+        for ident, features in batch:
+            slot = len(self._ident)
+            self._ident.append(ident)
+            self._features.append(features)
+            self._slot_of[ident] = slot
+            slots.append(slot)
+        self._segments.append(self._segment(slots))
+        if len(self._segments) > MAX_SEGMENTS:
+            self._merge()
+
+    def remove(self, idents: Iterable[int]) -> None:
+        """Forget these ids (unknown ones are ignored); their votes stop at once."""
+        for ident in idents:
+            slot = self._slot_of.pop(ident, None)
+            if slot is not None:
+                self._features[slot] = None
+                self._dead.add(slot)
+
+    def features(self, ident: int) -> Features:
+        """The registered features of ``ident`` (KeyError if not held)."""
+        found = self._features[self._slot_of[ident]]
+        assert found is not None  # a held id's slot always has features
+        return found
+
+    def items(self) -> Iterable[tuple[int, Features]]:
+        """Every (id, features) held."""
+        for ident, slot in self._slot_of.items():
+            features = self._features[slot]
+            if features is not None:
+                yield ident, features
+
+    # --- search ---------------------------------------------------------------------
+
+    def search(
+        self, views: Sequence[Features], min_inliers: int = MIN_INLIERS
+    ) -> list[FeatureMatch]:
+        """Registered images that one of the query's ``views`` (the image, its mirror)
+        matches with at least ``min_inliers`` inliers, most inliers first."""
+        return self._verify(views, [self._votes(view.descriptors) for view in views], min_inliers)
+
+    def search_reference(
+        self, views: Sequence[Features], min_inliers: int = MIN_INLIERS
+    ) -> list[FeatureMatch]:
+        """``search`` with brute-force nearest-descriptor votes (the plain form)."""
+        return self._verify(
+            views, [self._votes_reference(view.descriptors) for view in views], min_inliers
+        )
+
+    def _verify(
+        self,
+        views: Sequence[Features],
+        votes: Sequence[NDArray[np.int64]],
+        min_inliers: int,
+    ) -> list[FeatureMatch]:
+        best: dict[int, int] = {}
+        for view, tally in zip(views, votes, strict=True):
+            order = np.argsort(-tally, kind="stable")[:CANDIDATES]
+            for slot in order[tally[order] >= MIN_VOTES].tolist():
+                features = self._features[slot]
+                if features is None:
+                    continue
+                found = inliers(view, features)
+                ident = self._ident[slot]
+                if found >= min_inliers and found > best.get(ident, 0):
+                    best[ident] = found
+        matches = [FeatureMatch(ident, count) for ident, count in best.items()]
+        return sorted(matches, key=lambda m: (-m.inliers, m.ident))
+
+    def _votes(self, descriptors: NDArray[np.uint8]) -> NDArray[np.int64]:
+        """Per slot, how many query descriptors have their nearest found descriptor there."""
+        slots_total = len(self._ident)
+        if not len(descriptors) or not slots_total:
+            return np.zeros(slots_total, np.int64)
+        pieces = _pieces(descriptors)  # (CHUNKS, n)
+        words = as_words(descriptors)
+        found_query: list[NDArray[np.int64]] = []
+        found_bits: list[NDArray[np.int64]] = []
+        found_slot: list[NDArray[np.int32]] = []
+        for segment in self._segments:
+            for chunk in range(CHUNKS):
+                keys = segment.keys[chunk]
+                low = np.searchsorted(keys, pieces[chunk], side="left")
+                high = np.searchsorted(keys, pieces[chunk], side="right")
+                counts = high - low
+                useful = (counts > 0) & (counts <= CROWDED)
+                if not useful.any():
+                    continue
+                counts, low = counts[useful], low[useful]
+                queries = np.repeat(np.flatnonzero(useful), counts)
+                starts = np.repeat(low - np.cumsum(counts) + counts, counts)
+                rows = segment.rows[chunk][starts + np.arange(len(starts))]
+                bits = np.bitwise_count(words[queries] ^ segment.words[rows]).sum(axis=1)
+                close = bits <= MAX_DESCRIPTOR_DISTANCE
+                found_query.append(queries[close])
+                found_bits.append(bits[close])
+                found_slot.append(segment.owners[rows[close]])
+        if not found_query:
+            return np.zeros(slots_total, np.int64)
+        # Each query descriptor votes for the image of the nearest descriptor it found (a
+        # shared piece only nominates; unrelated photos share many).
+        query, bits, slot = (np.concatenate(a) for a in (found_query, found_bits, found_slot))
+        order = np.lexsort((bits, query))
+        first = np.ones(len(order), bool)
+        first[1:] = query[order[1:]] != query[order[:-1]]
+        tally = np.bincount(slot[order[first]], minlength=slots_total)
+        return self._alive_only(tally)
+
+    def _votes_reference(self, descriptors: NDArray[np.uint8]) -> NDArray[np.int64]:
+        slots_total = len(self._ident)
+        held = [(slot, f) for slot, f in enumerate(self._features) if f is not None]
+        if not len(descriptors) or not held:
+            return np.zeros(slots_total, np.int64)
+        everything = np.concatenate([f.descriptors for _, f in held])
+        owner = np.concatenate([np.full(len(f), slot) for slot, f in held])
+        distances = hamming_matrix(descriptors, everything)
+        nearest = distances.argmin(axis=1)
+        close = distances[np.arange(len(descriptors)), nearest] <= MAX_DESCRIPTOR_DISTANCE
+        return np.bincount(owner[nearest[close]], minlength=slots_total)
+
+    def _alive_only(self, tally: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self._dead:
+            tally[list(self._dead)] = 0
+        return tally
+
+    # --- segments -------------------------------------------------------------------
+
+    def _segment(self, slots: Sequence[int]) -> _Segment:
+        held = [(slot, self._features[slot]) for slot in slots]
+        descriptors = np.concatenate([f.descriptors for _, f in held if f is not None])
+        owners = np.concatenate(
+            [np.full(len(f), slot, np.int32) for slot, f in held if f is not None]
+        )
+        pieces = _pieces(descriptors)
+        order = np.argsort(pieces, axis=1, kind="stable").astype(np.int32)
+        sorted_keys = np.take_along_axis(pieces, order, axis=1)
+        return _Segment(as_words(descriptors).copy(), owners, sorted_keys, order)
+
+    def _merge(self) -> None:
+        """One segment of the images still held, renumbered densely."""
+        held = list(self.items())
+        self._slot_of, self._ident, self._features, self._segments = {}, [], [], []
+        self._dead = set()
+        self.add(held)
+
+
+MAX_SEGMENTS: Final = 8
+
+
+def _pieces(descriptors: NDArray[np.uint8]) -> NDArray[np.uint32]:
+    """Descriptors (n, 32) as (CHUNKS, n) 16-bit pieces."""
+    words = np.ascontiguousarray(descriptors).view("<u4").reshape(-1, CHUNKS)
+    return np.ascontiguousarray(words.T)
