@@ -33,36 +33,46 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
 from reclaim.index import HammingIndex
+from reclaim.index.features import FeatureIndex
 from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
 from reclaim.store.models import Bank, OrganisationKind
 from reclaim.store.organisations import OrganisationRepository
 
 logger = logging.getLogger(__name__)
 
-_SNAPSHOT_VERSION: Final = 1
+_SNAPSHOT_VERSION: Final = 2  # 2: local features (keypoints.npz)
 _PAGE: Final = 10_000
 DEFAULT_THRESHOLD: Final = 31
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """One matching signal. ``distance`` is PDQ bits apart (0 for exact hashes and for
+    local features); a ``keypoints`` match gives ``inliers``, the corners one plausible
+    transform explains (at least ``keypoints.MIN_INLIERS``)."""
+
     bank: str
     signal_id: int
     type: str
     distance: int
     bank_id: int = 0
+    inliers: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bank": self.bank, "signal_id": self.signal_id, "type": self.type,
-                "distance": self.distance}  # fmt: skip
+        record = {"bank": self.bank, "signal_id": self.signal_id, "type": self.type,
+                  "distance": self.distance}  # fmt: skip
+        if self.inliers is not None:
+            record["inliers"] = self.inliers
+        return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +118,50 @@ class _BankState:
         return self.owner_id == viewer.organisation_id
 
 
+class _Found(NamedTuple):
+    signal_id: int
+    type: str
+    distance: int
+    inliers: int | None = None
+
+
+def _wanted_payloads(changes: Sequence[SignalChange]) -> list[int]:
+    """The keypoints signals among ``changes`` that will be held (so need their features)."""
+    return [
+        c.id
+        for c in changes
+        if c.type == SignalType.KEYPOINTS.value and c.status == SignalStatus.ACTIVE.value
+    ]
+
+
+def _usable(change: SignalChange, features: dict[int, Features]) -> bool:
+    """Whether the matcher holds this signal: active, and well-formed."""
+    if change.status != SignalStatus.ACTIVE.value:
+        return False
+    try:
+        normalise_signal(change.type, change.value)
+    except HashFormatError as exc:
+        # A value written past the store's checks: leave it out, say which one.
+        logger.warning("signal %d skipped: %s", change.id, exc.message)
+        return False
+    if change.type == SignalType.KEYPOINTS.value and change.id not in features:
+        logger.warning("signal %d skipped: its features are missing or malformed", change.id)
+        return False
+    return True
+
+
+def _parse_features(payloads: dict[int, bytes]) -> dict[int, Features]:
+    """Payloads parsed (outside the matcher's lock); malformed ones are left out and
+    reported when applied."""
+    parsed = {}
+    for ident, payload in payloads.items():
+        try:
+            parsed[ident] = features_from_bytes(payload, f"signal {ident}")
+        except HashFormatError:
+            continue
+    return parsed
+
+
 class Matcher:
     """Matches fingerprints against the banks of one store."""
 
@@ -117,6 +171,7 @@ class Matcher:
         self.max_lag = max_lag
         self._pdq = HammingIndex()
         self._exact: dict[str, dict[str, set[int]]] = {"md5": {}, "sha256": {}}
+        self._features = FeatureIndex()
         self._bank_of: dict[int, int] = {}
         self._banks: dict[int, _BankState] = {}
         self._seq = 0
@@ -146,12 +201,15 @@ class Matcher:
             applied = 0
             while True:
                 with self.store.read() as session:
-                    changes = SignalRepository(session).signals_since(self._seq, _PAGE)
+                    repository = SignalRepository(session)
+                    changes = repository.signals_since(self._seq, _PAGE)
+                    payloads = repository.signal_payloads(_wanted_payloads(changes))
                 if not changes:
                     break
                 self._make_room(changes)
+                features = _parse_features(payloads)
                 with self._lock:
-                    self._apply(changes)
+                    self._apply(changes, features)
                     self._seq = changes[-1].seq
                     self._last = (changes[-1].id, changes[-1].value)
                 applied += len(changes)
@@ -211,33 +269,31 @@ class Matcher:
             with self._lock:
                 self._pdq = grown
 
-    def _apply(self, changes: Sequence[SignalChange]) -> None:
+    def _apply(self, changes: Sequence[SignalChange], features: dict[int, Features]) -> None:
         pdq_add: dict[int, str] = {}
-        pdq_drop: list[int] = []
+        features_add: list[tuple[int, Features]] = []
+        drop: dict[str, list[int]] = {SignalType.PDQ.value: [], SignalType.KEYPOINTS.value: []}
         for change in changes:
-            active = change.status == SignalStatus.ACTIVE.value
-            try:
-                normalise_signal(change.type, change.value)
-            except HashFormatError as exc:
-                # A value written past the store's checks: leave it out, say which one.
-                logger.warning("signal %d skipped: %s", change.id, exc.message)
-                active = False
-            if change.type == SignalType.PDQ.value:
-                if active:
-                    pdq_add[change.id] = change.value
-                else:
-                    pdq_drop.append(change.id)
-            elif change.type in self._exact:
+            active = _usable(change, features)
+            if change.type in self._exact:
                 holders = self._exact[change.type].setdefault(change.value, set())
                 if active:
                     holders.add(change.id)
                 else:
                     holders.discard(change.id)
+            elif not active:
+                drop.get(change.type, []).append(change.id)
+            elif change.type == SignalType.PDQ.value:
+                pdq_add[change.id] = change.value
+            elif change.type == SignalType.KEYPOINTS.value:
+                features_add.append((change.id, features[change.id]))
             if active:
                 self._bank_of[change.id] = change.bank_id
             else:
                 self._bank_of.pop(change.id, None)
-        self._update_pdq(pdq_add, pdq_drop)
+        self._update_pdq(pdq_add, drop[SignalType.PDQ.value])
+        self._features.remove(drop[SignalType.KEYPOINTS.value])
+        self._features.add(features_add)
 
     def _update_pdq(self, add: dict[int, str], drop: list[int]) -> None:
         if drop:
@@ -255,8 +311,10 @@ class Matcher:
         banks: Sequence[str] | None = None,
         threshold: int = DEFAULT_THRESHOLD,
         viewer: Viewer | None = None,
+        views: Sequence[Features] = (),
     ) -> MatchResult:
-        """Matches for the signals of one piece of content."""
+        """Matches for the signals of one piece of content, and for its local features
+        (``views``: ``keypoints.query_views`` of the image) where given."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -265,7 +323,7 @@ class Matcher:
             if unknown:
                 self.sync()  # a bank made since the last sync
         with self._lock:
-            return self._match(signals, banks, threshold, viewer)
+            return self._match(signals, banks, threshold, viewer, views)
 
     def _match(
         self,
@@ -273,23 +331,32 @@ class Matcher:
         banks: Sequence[str] | None,
         threshold: int,
         viewer: Viewer | None,
+        views: Sequence[Features] = (),
     ) -> MatchResult:
         unknown = self._unknown_banks(banks, viewer)
         if unknown:
             raise UnknownBankError(f"no bank named {unknown[0]!r}")
         wanted = set(banks) if banks else None
-        found: list[tuple[int, str, int]] = []  # signal id, type, distance
+        found: list[_Found] = []
         pdq_values = []
         for signal_type, value in signals:
             kind, canonical = normalise_signal(signal_type, value)
             if kind is SignalType.PDQ:
                 pdq_values.append(canonical)
+            elif kind is SignalType.KEYPOINTS:
+                raise HashFormatError("keypoints are matched from the image, not by their digest")
             else:
-                found.extend((i, kind.value, 0) for i in self._exact[kind.value].get(canonical, ()))
+                holders = self._exact[kind.value].get(canonical, ())
+                found.extend(_Found(i, kind.value, 0) for i in holders)
         if pdq_values:
             codes = np.frombuffer(bytes.fromhex("".join(pdq_values)), dtype=np.uint8)
             for hits in self._pdq.search(codes.reshape(-1, 32), threshold):
-                found.extend((i, SignalType.PDQ.value, d) for i, d in hits)
+                found.extend(_Found(i, SignalType.PDQ.value, d) for i, d in hits)
+        if views:
+            found.extend(
+                _Found(m.ident, SignalType.KEYPOINTS.value, 0, m.inliers)
+                for m in self._features.search(views)
+            )
         return self._decide(found, wanted, viewer)
 
     def _unknown_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> list[str]:
@@ -300,18 +367,20 @@ class Matcher:
         return [n for n in names if n not in known]
 
     def _decide(
-        self, found: list[tuple[int, str, int]], wanted: set[str] | None, viewer: Viewer | None
+        self, found: list[_Found], wanted: set[str] | None, viewer: Viewer | None
     ) -> MatchResult:
         best: dict[int, Match] = {}
-        for signal_id, signal_type, distance in found:
+        for signal_id, signal_type, distance, inliers in found:
             bank_id = self._bank_of.get(signal_id, -1)
             bank = self._banks.get(bank_id)
             if bank is None or not bank.enabled or not bank.visible_to(viewer):
                 continue
-            match = Match(bank.name, signal_id, signal_type, distance, bank_id)
+            match = Match(bank.name, signal_id, signal_type, distance, bank_id, inliers)
             if signal_id not in best or distance < best[signal_id].distance:
                 best[signal_id] = match
-        matches = sorted(best.values(), key=lambda m: (m.distance, m.bank, m.signal_id))
+        matches = sorted(
+            best.values(), key=lambda m: (m.distance, -(m.inliers or 0), m.bank, m.signal_id)
+        )
         hiding = [m for m in matches if self._banks[m.bank_id].suppresses_for(viewer)]
         if hiding:
             return MatchResult(matches=[], suppressed_by=hiding)
@@ -352,6 +421,7 @@ class Matcher:
         partial = directory / "exact.partial.npz"
         np.savez(partial, ids=ids, types=types, values=values, banks=banks)
         partial.replace(directory / "exact.npz")
+        self._write_features(directory / "keypoints.npz")
         meta = {
             "version": _SNAPSHOT_VERSION,
             "store_id": self.store.store_id,
@@ -361,6 +431,33 @@ class Matcher:
         temporary = directory / "meta.json.partial"
         temporary.write_text(json.dumps(meta))
         os.replace(temporary, directory / "meta.json")
+
+    def _write_features(self, path: Path) -> None:
+        ids, blobs = [], []
+        for ident, features in self._features.items():
+            ids.append(ident)
+            blobs.append(features_to_bytes(features))
+        lengths = np.array([len(b) for b in blobs], dtype=np.int64)
+        partial = path.with_suffix(".partial.npz")
+        np.savez(
+            partial,
+            ids=np.array(ids, dtype=np.int64),
+            lengths=lengths,
+            blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+        )
+        partial.replace(path)
+
+    def _read_features(self, path: Path) -> FeatureIndex:
+        index = FeatureIndex()
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
+            ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends[:-1]]
+        index.add(
+            (int(ident), features_from_bytes(blob[start:end], f"snapshot signal {ident}"))
+            for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
+        )
+        return index
 
     def _exact_arrays(self) -> tuple[NDArray[np.int64], NDArray[np.uint8], NDArray[np.bytes_]]:
         ids: list[int] = []
@@ -385,6 +482,7 @@ class Matcher:
             logger.warning("index snapshot in %s not used: %s", directory, exc)
             self._pdq, self._seq = HammingIndex(), 0
             self._exact = {"md5": {}, "sha256": {}}
+            self._features = FeatureIndex()
             self._bank_of = {}
 
     def _read_snapshot(self, directory: Path) -> None:
@@ -394,6 +492,7 @@ class Matcher:
         if not self._still_in_store(int(meta["seq"]), meta.get("last")):
             return  # the store went back in time (a restored backup): start from scratch
         pdq = HammingIndex.load(directory / "pdq.idx")
+        features = self._read_features(directory / "keypoints.npz")
         with (
             (directory / "exact.npz").open("rb") as handle,
             np.load(handle, allow_pickle=False) as arrays,
@@ -401,6 +500,7 @@ class Matcher:
             self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
             self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
         self._pdq = pdq
+        self._features = features
         self._seq = int(meta["seq"])
         self._last = (int(meta["last"][0]), str(meta["last"][1])) if meta["last"] else None
 

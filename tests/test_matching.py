@@ -10,13 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import text
 
 from reclaim.banks import set_signal_status
-from reclaim.errors import UnknownBankError
+from reclaim.errors import HashFormatError, UnknownBankError
+from reclaim.hashing.keypoints import MIN_INLIERS, Features, query_views
 from reclaim.index import HammingIndex
 from reclaim.matching import Matcher
-from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
+from reclaim.store import (
+    BankRepository,
+    NewSignal,
+    SignalRepository,
+    SignalStatus,
+    Store,
+    payload_digest,
+)
+from tests.conftest import photo_features, photo_paths
 
 rng = np.random.default_rng(5)
 
@@ -279,3 +289,66 @@ def test_processes_saving_snapshots_at_once_leave_a_consistent_one(
     assert matcher.started_from > 0
     assert all(matcher.match([("pdq", v)], threshold=0).matches for v in values)
     store.close()
+
+
+# --- local features ----------------------------------------------------------------------
+
+
+def _keypoints_signal(payload: bytes) -> NewSignal:
+    return NewSignal("keypoints", payload_digest(payload), payload=payload)
+
+
+def _edited_views(index: int) -> tuple[Features, Features]:
+    """Query views of a sample photo cropped off-centre and turned by 10 degrees."""
+    image = Image.open(photo_paths()[index]).convert("L")
+    edited = image.crop((image.width // 6, 0, image.width, image.height * 4 // 5)).rotate(
+        10, resample=Image.Resampling.BILINEAR, expand=True
+    )
+    return query_views(np.asarray(edited, dtype=np.uint8))
+
+
+def test_local_features_find_an_edited_copy_and_stop_when_withdrawn(store: Store) -> None:
+    signal = _keypoints_signal(photo_features(0))
+    ids = _fill(store, "S", "survivor", [signal, _keypoints_signal(photo_features(2))])
+    matcher = Matcher(store)
+    found = matcher.match([], views=_edited_views(0)).matches
+    assert [(m.bank, m.signal_id, m.type) for m in found] == [("S", ids[signal.value], "keypoints")]
+    assert found[0].inliers is not None and found[0].inliers >= MIN_INLIERS
+    assert found[0].to_dict()["inliers"] == found[0].inliers
+    assert matcher.match([], views=_edited_views(4)).matches == []  # a photo not registered
+    set_signal_status(store, "S", [ids[signal.value]], SignalStatus.WITHDRAWN)
+    matcher.sync()
+    assert matcher.match([], views=_edited_views(0)).matches == []
+
+
+def test_a_keypoints_digest_alone_is_not_a_query(store: Store) -> None:
+    with pytest.raises(HashFormatError, match="from the image"):
+        Matcher(store).match([("keypoints", "0" * 64)])
+
+
+def test_a_snapshot_keeps_local_features(store: Store, tmp_path: Path) -> None:
+    signal = _keypoints_signal(photo_features(0))
+    _fill(store, "S", "survivor", [signal])
+    Matcher(store, tmp_path / "snap").save_snapshot()
+    restarted = Matcher(store, tmp_path / "snap")
+    assert restarted.started_from > 0
+    assert [m.type for m in restarted.match([], views=_edited_views(0)).matches] == ["keypoints"]
+    (tmp_path / "snap" / "keypoints.npz").write_bytes(b"garbage")
+    rebuilt = Matcher(store, tmp_path / "snap")
+    assert rebuilt.started_from == 0
+    assert [m.type for m in rebuilt.match([], views=_edited_views(0)).matches] == ["keypoints"]
+
+
+def test_malformed_features_written_behind_the_store_are_skipped(store: Store) -> None:
+    good, bad = _keypoints_signal(photo_features(0)), _keypoints_signal(photo_features(2))
+    ids = _fill(store, "S", "survivor", [good, bad])
+    with store.write() as session:
+        session.execute(
+            text("UPDATE signal_payloads SET data = :junk WHERE signal_id = :id"),
+            {"junk": b"RKF\x01junk", "id": ids[bad.value]},
+        )
+    matcher = Matcher(store)
+    assert matcher.size == 1
+    assert [m.signal_id for m in matcher.match([], views=_edited_views(0)).matches] == [
+        ids[good.value]
+    ]
