@@ -452,7 +452,7 @@ class Matcher:
         with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
             ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
         ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends[:-1]]
+        starts = [0, *ends][:-1]
         index.add(
             (int(ident), features_from_bytes(blob[start:end], f"snapshot signal {ident}"))
             for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
