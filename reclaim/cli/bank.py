@@ -129,14 +129,23 @@ def add(
         list[Path],
         typer.Argument(help="Image files and folders to fingerprint.", show_default=False),
     ],
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain",
+            help="Store whole-image PDQ and exact hashes only, not the local features that "
+            "find cropped, framed, turned or captioned copies.",
+        ),
+    ] = False,
 ) -> None:
-    """Fingerprint files and store only their fingerprints in the bank.
+    """Fingerprint files and store only their fingerprints in the bank: PDQ, MD5, SHA-256
+    and local features (keypoints).
 
     Prints one line per file with the ids of its signals. Exit status 1 if any file
     could not be hashed (the others are stored).
     """
     store = open_store(ctx)
-    options = fingerprint_options(settings_of(ctx))
+    options = fingerprint_options(settings_of(ctx), keypoints=not plain)
     items = list(iter_media_paths(paths))
     bad = [item for item in items if not isinstance(item, Path)]
     files = [item for item in items if isinstance(item, Path)]

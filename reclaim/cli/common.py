@@ -28,7 +28,13 @@ def open_matcher(ctx: typer.Context, store: Store) -> Matcher:
     return Matcher(store, snapshot_dir(settings_of(ctx)))
 
 
-def fingerprint_options(settings: Settings, dihedral: bool = False) -> FingerprintOptions:
+def fingerprint_options(
+    settings: Settings,
+    dihedral: bool = False,
+    *,
+    keypoints: bool = False,
+    query_features: bool = False,
+) -> FingerprintOptions:
     return FingerprintOptions(
         limits=MediaLimits(
             max_file_bytes=settings.max_file_bytes,
@@ -37,4 +43,6 @@ def fingerprint_options(settings: Settings, dihedral: bool = False) -> Fingerpri
         ),
         min_quality=settings.pdq_min_quality,
         dihedral=dihedral,
+        keypoints=keypoints,
+        query_features=query_features,
     )

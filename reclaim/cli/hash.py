@@ -17,8 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reclaim.cli.app import app
 from reclaim.cli.common import fingerprint_options, settings_of
-from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, writer
-from reclaim.errors import MediaError
+from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
+from reclaim.errors import MediaError, UsageError
 from reclaim.hashing.files import (
     FileFingerprint,
     FingerprintOptions,
@@ -36,6 +36,7 @@ _CSV_COLUMNS = (
 
 
 @app.command("hash")
+@reports_errors
 def hash_command(
     ctx: typer.Context,
     paths: Annotated[
@@ -46,6 +47,7 @@ def hash_command(
             show_default=False,
         ),
     ],
+    *,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="json: one object per line; csv; table: for people."),
@@ -61,13 +63,23 @@ def hash_command(
             help="Also print the PDQ hashes of the 8 rotations and mirror images (pdq_dihedral).",
         ),
     ] = False,
+    keypoints: Annotated[
+        bool,
+        typer.Option(
+            "--keypoints",
+            help="Also print the local features that find edited copies (keypoints, base64, "
+            "about 13 KB a file; JSON only). `reclaim bank import` stores them.",
+        ),
+    ] = False,
 ) -> None:
     """Fingerprint images: PDQ with its quality, MD5 and SHA-256.
 
     Prints one result per file with "error" null, or {"code", "message"} when the file
     could not be hashed. Exit status 1 if any file failed (the rest are still hashed).
     """
-    options = fingerprint_options(settings_of(ctx), dihedral=dihedral)
+    if keypoints and output_format is not OutputFormat.JSON:
+        raise UsageError("--keypoints needs --format json (the features are too long for a table)")
+    options = fingerprint_options(settings_of(ctx), dihedral=dihedral, keypoints=keypoints)
     items = list(iter_media_paths(paths))
     workers = jobs or os.cpu_count() or 1
     failed = 0

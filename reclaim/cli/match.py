@@ -31,8 +31,19 @@ def match(
             "--threshold", min=0, max=256, help="Largest PDQ distance that matches (default 31)."
         ),
     ] = None,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain",
+            help="Match by whole-image PDQ and exact hashes only, not by local features "
+            "(faster; misses cropped, framed, turned and captioned copies).",
+        ),
+    ] = False,
 ) -> None:
     """Check files against the banks; one line per file with its matches.
+
+    Matches come from PDQ, exact hashes and, unless --plain, local features: a
+    keypoints match gives "inliers", the corners one transform explains.
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -41,7 +52,7 @@ def match(
     store = open_store(ctx)
     matcher = open_matcher(ctx, store)
     limit = settings.match_threshold if threshold is None else threshold
-    options = fingerprint_options(settings)
+    options = fingerprint_options(settings, query_features=not plain)
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):
@@ -55,7 +66,9 @@ def match(
                 out.send({"path": result.path, "matches": [], "error": result.error})
                 continue
             signals, _ = signals_of_record(result.to_record(), settings.pdq_min_quality)
-            outcome = matcher.match([(s.type, s.value) for s in signals], banks, limit)
+            outcome = matcher.match(
+                [(s.type, s.value) for s in signals], banks, limit, views=result.views or ()
+            )
             record: dict[str, object] = {
                 "path": result.path,
                 "matches": [m.to_dict() for m in outcome.matches],

@@ -1,19 +1,29 @@
 """Fingerprint files and folders: every signal of each file, or the reason it has none.
 
-This is what ``reclaim hash`` runs. A file's bytes are read once; the exact hashes and
-the PDQ hash both come from that one read. Failures never escape as exceptions: each
+This is what ``reclaim hash`` runs. A file's bytes are read once and the image decoded
+once; the exact hashes, the PDQ hash and, when asked for, the local features (to register,
+or the two views a query compares) all come from that. Failures never escape as exceptions: each
 file yields one ``FileFingerprint``, with ``error`` set when it could not be hashed.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reclaim.errors import EmptyFile, FileTooLarge, FileUnreadable, MediaError, ReclaimError
+from reclaim.hashing.base import Luma
 from reclaim.hashing.exact import exact_hashes
+from reclaim.hashing.keypoints import (
+    MIN_INLIERS,
+    Features,
+    features_from_luma,
+    features_to_bytes,
+    query_views,
+)
 from reclaim.hashing.media import MediaLimits, decode_image, is_image_name, read_media_file
 from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
 
@@ -25,6 +35,10 @@ class FingerprintOptions:
     limits: MediaLimits = field(default_factory=MediaLimits)
     min_quality: int = 50
     dihedral: bool = False
+    #: Local features to register (a ``keypoints`` signal, base64 in the record).
+    keypoints: bool = False
+    #: Local features to match with (``query_views``; kept out of the record).
+    query_features: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +55,8 @@ class FileFingerprint:
     width: int | None = None
     height: int | None = None
     dihedral: tuple[str, ...] | None = None
+    keypoints: bytes | None = None
+    views: tuple[Features, Features] | None = field(default=None, compare=False, repr=False)
     error: dict[str, str] | None = None
 
     @property
@@ -63,6 +79,8 @@ class FileFingerprint:
         }
         if self.dihedral is not None:
             record["pdq_dihedral"] = list(self.dihedral)
+        if self.keypoints is not None:
+            record["keypoints"] = base64.b64encode(self.keypoints).decode("ascii")
         return record
 
 
@@ -116,7 +134,15 @@ def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> F
         width=image.width,
         height=image.height,
         dihedral=dihedral,
+        keypoints=_registered_features(image.luma) if options.keypoints else None,
+        views=query_views(image.luma) if options.query_features else None,
     )
+
+
+def _registered_features(luma: Luma) -> bytes | None:
+    """The features to register, or none for an image too plain to match by them."""
+    features = features_from_luma(luma)
+    return features_to_bytes(features) if len(features) >= MIN_INLIERS else None
 
 
 def iter_media_paths(paths: Iterable[Path]) -> Iterator[Path | MediaError]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+from PIL import Image
 from typer.testing import CliRunner
 
 from reclaim.cli import app
@@ -55,10 +57,24 @@ def test_add_files_then_show_counts(store_url: str, photos: list[Path], tmp_path
     bad.write_bytes(b"nope")
     code, lines, _ = _run(store_url, "bank", "add", "S", str(photos[0]), str(bad))
     assert code == 1
-    assert [s["type"] for s in lines[0]["signals"]] == ["pdq", "md5", "sha256"]
+    assert [s["type"] for s in lines[0]["signals"]] == ["pdq", "md5", "sha256", "keypoints"]
     assert lines[1]["error"]["code"] == "unsupported_format"
     _, [shown], _ = _run(store_url, "bank", "show", "S")
-    assert shown["signals"] == {t: {"active": 1} for t in ("pdq", "md5", "sha256")}
+    assert shown["signals"] == {t: {"active": 1} for t in ("pdq", "md5", "sha256", "keypoints")}
+
+
+def test_plain_add_stores_no_local_features(store_url: str, photos: list[Path]) -> None:
+    _run(store_url, "bank", "create", "S")
+    code, [line], _ = _run(store_url, "bank", "add", "S", "--plain", str(photos[0]))
+    assert code == 0 and [s["type"] for s in line["signals"]] == ["pdq", "md5", "sha256"]
+
+
+def test_a_flat_image_gets_no_local_features(store_url: str, tmp_path: Path) -> None:
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(flat)
+    _run(store_url, "bank", "create", "S")
+    code, [line], _ = _run(store_url, "bank", "add", "S", str(flat))
+    assert code == 0 and "keypoints" not in [s["type"] for s in line["signals"]]
 
 
 def test_hash_output_imports_and_exports_round_trip(
@@ -80,6 +96,21 @@ def test_hash_output_imports_and_exports_round_trip(
     assert len(csv_text.stdout.splitlines()) == 13
 
 
+def test_hashed_local_features_import_and_export_with_their_payload(
+    store_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    _run(store_url, "bank", "create", "P", "--kind", "partner")
+    listing = runner.invoke(app, ["hash", "--keypoints", *map(str, photos[:2])]).stdout
+    records = [json.loads(line) for line in listing.splitlines()]
+    assert all(len(base64.b64decode(r["keypoints"])) > 1000 for r in records)
+    (tmp_path / "hashes.jsonl").write_text(listing)
+    code, [report], _ = _run(store_url, "bank", "import", "P", str(tmp_path / "hashes.jsonl"))
+    assert code == 0 and report["added"] == 8
+    _, exported, _ = _run(store_url, "bank", "export", "P")
+    payloads = sorted(r["payload"] for r in exported if r["type"] == "keypoints")
+    assert payloads == sorted(r["keypoints"] for r in records)
+
+
 def test_a_bad_import_names_its_lines_and_stores_nothing(store_url: str, tmp_path: Path) -> None:
     _run(store_url, "bank", "create", "P")
     bad = tmp_path / "bad.csv"
@@ -96,7 +127,7 @@ def test_withdraw_stops_a_match(store_url: str, photos: list[Path]) -> None:
     _run(store_url, "bank", "create", "S")
     _, [added], _ = _run(store_url, "bank", "add", "S", str(photos[0]))
     _, [matched], _ = _run(store_url, "match", str(photos[0]))
-    assert len(matched["matches"]) == 3
+    assert len(matched["matches"]) == 4  # pdq, md5, sha256, keypoints
     ids = [str(s["id"]) for s in added["signals"]]
     code, [withdrawn], _ = _run(store_url, "bank", "withdraw", "S", *ids)
     assert code == 0 and withdrawn["withdrawn"] == sorted(map(int, ids))

@@ -95,7 +95,13 @@ def test_dihedral_flag_adds_the_eight_hashes(photos: list[Path]) -> None:
 
 @pytest.mark.parametrize(
     "arguments",
-    [["hash"], ["hash", "--format", "xml", "x.jpg"], ["hash", "--jobs", "0", "x.jpg"], ["nope"]],
+    [
+        ["hash"],
+        ["hash", "--format", "xml", "x.jpg"],
+        ["hash", "--jobs", "0", "x.jpg"],
+        ["hash", "--keypoints", "--format", "csv", "x.jpg"],
+        ["nope"],
+    ],
 )
 def test_usage_errors_exit_2(arguments: list[str]) -> None:
     assert runner.invoke(app, arguments).exit_code == 2

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from reclaim.cli import app
+from reclaim.hashing.keypoints import MIN_INLIERS
 
 runner = CliRunner()
 
@@ -18,7 +19,7 @@ def _lines(url: str, *arguments: str) -> tuple[int, list[dict]]:  # type: ignore
     return result.exit_code, [json.loads(x) for x in result.stdout.splitlines() if x.strip()]
 
 
-def test_a_re_encoded_copy_matches_by_pdq_only(
+def test_a_re_encoded_copy_matches_by_pdq(
     sqlite_url: str, photos: list[Path], tmp_path: Path
 ) -> None:
     _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
@@ -26,12 +27,33 @@ def test_a_re_encoded_copy_matches_by_pdq_only(
     copy = tmp_path / "copy.jpg"
     with Image.open(photos[2]) as image:
         image.convert("RGB").resize((image.width // 2, image.height // 2)).save(copy, quality=60)
-    code, [result, unrelated] = _lines(sqlite_url, "match", str(copy), str(photos[5]))
+    code, [result, unrelated] = _lines(sqlite_url, "match", "--plain", str(copy), str(photos[5]))
     assert code == 0 and unrelated["matches"] == []
     assert [(m["bank"], m["type"]) for m in result["matches"]] == [("S", "pdq")]
     assert 0 < result["matches"][0]["distance"] <= 31
-    code, results = _lines(sqlite_url, "match", str(copy), str(photos[5]), "--threshold", "0")
+    code, results = _lines(
+        sqlite_url, "match", "--plain", str(copy), str(photos[5]), "--threshold", "0"
+    )
     assert results[0]["matches"] == [] and results[1]["matches"] == []
+    _, [both] = _lines(sqlite_url, "match", str(copy))
+    assert [m["type"] for m in both["matches"]] == ["keypoints", "pdq"]
+
+
+def test_a_cropped_captioned_copy_matches_by_local_features_only(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
+    _lines(sqlite_url, "bank", "add", "S", str(photos[0]))
+    copy = tmp_path / "copy.jpg"
+    with Image.open(photos[0]) as image:
+        edited = image.convert("RGB").crop((image.width // 4, 0, image.width, image.height))
+        ImageDraw.Draw(edited).rectangle((0, 0, edited.width, edited.height // 6), fill="white")
+        edited.rotate(7, expand=True).save(copy, quality=80)
+    _, [result] = _lines(sqlite_url, "match", str(copy))
+    [match] = result["matches"]
+    assert match["type"] == "keypoints" and match["inliers"] >= MIN_INLIERS
+    _, [plain] = _lines(sqlite_url, "match", "--plain", str(copy))
+    assert plain["matches"] == []
 
 
 def test_matches_are_sorted_and_filtered_by_bank(sqlite_url: str, photos: list[Path]) -> None:
@@ -39,7 +61,7 @@ def test_matches_are_sorted_and_filtered_by_bank(sqlite_url: str, photos: list[P
         _lines(sqlite_url, "bank", "create", bank)
         _lines(sqlite_url, "bank", "add", bank, str(photos[0]))
     _, [everything] = _lines(sqlite_url, "match", str(photos[0]))
-    assert len(everything["matches"]) == 6
+    assert len(everything["matches"]) == 8  # pdq, md5, sha256 and keypoints in each bank
     distances = [m["distance"] for m in everything["matches"]]
     assert distances == sorted(distances)
     _, [only_b] = _lines(sqlite_url, "match", str(photos[0]), "--bank", "B")
@@ -72,4 +94,4 @@ def test_match_keeps_a_snapshot_next_to_the_store(sqlite_url: str, photos: list[
     _lines(sqlite_url, "bank", "add", "S", str(photos[0]))
     _lines(sqlite_url, "match", str(photos[0]))
     snapshot = Path(sqlite_url.removeprefix("sqlite:///") + ".index")
-    assert json.loads((snapshot / "meta.json").read_text())["seq"] == 3
+    assert json.loads((snapshot / "meta.json").read_text())["seq"] == 4
