@@ -208,6 +208,9 @@ class Fingerprint(BaseModel):
     sha256: str | None
     width: int | None
     height: int | None
+    keypoints: str | None = Field(
+        None, description="Local features to register, base64 (when asked for)."
+    )
     error: ErrorDetail | None
 
 
@@ -225,7 +228,10 @@ class MatchPublic(BaseModel):
     bank: str
     signal_id: int
     type: str
-    distance: int
+    distance: int = Field(description="PDQ bits apart; 0 for exact hashes and local features.")
+    inliers: int | None = Field(
+        None, description="Local features (keypoints): corners one transform explains."
+    )
 
 
 class MatchResponse(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import secrets
@@ -12,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.hashing.keypoints import MIN_INLIERS
 from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
 
@@ -35,6 +37,8 @@ def _bank(
         == 201
     )
     signals = [{"type": "pdq", "value": v, "quality": 100} for v in values]
+    if not signals:
+        return headers
     response = service.client.post(
         f"/v1/banks/{name}/signals", json={"signals": signals}, headers=headers
     )
@@ -58,7 +62,7 @@ def test_near_duplicates_match_within_the_threshold(service: Service) -> None:
     headers = _bank(service, "centre", "A", [stored])
     found = _match(service, headers, _flip(stored, 10))
     assert found["matches"] == [
-        {"bank": "A", "signal_id": IDS[stored], "type": "pdq", "distance": 10}
+        {"bank": "A", "signal_id": IDS[stored], "type": "pdq", "distance": 10, "inliers": None}
     ]
     assert found["suppressed"] is False
     assert _match(service, headers, _flip(stored, 10), threshold=9)["matches"] == []
@@ -135,6 +139,48 @@ def test_an_uploaded_photo_matches_and_is_fingerprinted_like_the_cli(
     assert hashed.status_code == 200
     assert hashed.json()["pdq"] == expected.pdq
     assert hashed.json()["source"] == photo.name
+
+
+def test_an_edited_upload_matches_by_local_features_registered_through_the_api(
+    service: Service, photos: list[Path]
+) -> None:
+    headers = _bank(service, "centre", "A", [])
+    with photos[0].open("rb") as handle:
+        hashed = service.client.post(
+            "/v1/hash", files={"file": ("a.jpg", handle)}, data={"keypoints": "true"},
+            headers=headers,
+        )  # fmt: skip
+    assert hashed.status_code == 200, hashed.text
+    payload = hashed.json()["keypoints"]
+    digest = hashlib.sha256(base64.b64decode(payload)).hexdigest()
+    added = service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "keypoints", "value": digest, "payload": payload}]},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    service.settle()
+    buffer = io.BytesIO()
+    with Image.open(photos[0]) as image:
+        edited = image.convert("RGB").crop((image.width // 5, 0, image.width, image.height))
+        edited.rotate(-8, expand=True).save(buffer, "JPEG", quality=75)
+
+    def upload(**fields: str) -> dict[str, object]:
+        response = service.client.post(
+            "/v1/match", files={"file": ("copy.jpg", buffer.getvalue())}, data=fields,
+            headers=headers,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    [match] = upload()["matches"]  # type: ignore[misc]
+    assert match["type"] == "keypoints" and match["inliers"] >= MIN_INLIERS
+    assert upload(plain="true")["matches"] == []
+    refused = service.client.post(
+        "/v1/match", files={"file": ("copy.jpg", buffer.getvalue())}, data={"plain": "maybe"},
+        headers=headers,
+    )  # fmt: skip
+    assert refused.status_code == 422 and "'plain' must be true or false" in refused.text
 
 
 def test_uploads_that_are_not_images_are_refused_with_the_reason(service: Service) -> None:

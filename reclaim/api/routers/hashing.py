@@ -6,6 +6,7 @@ make the service read a large body.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +23,7 @@ from reclaim.hashing.files import (
     fingerprint_bytes,
     fingerprint_data,
 )
+from reclaim.hashlists import encode_payload
 
 router = APIRouter(prefix="/v1", tags=["hashing"])
 
@@ -34,7 +36,15 @@ _HASH_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": FILE_FIELD},
+                    "properties": {
+                        "file": FILE_FIELD,
+                        "keypoints": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Also give the local features to register "
+                            "(keypoints, base64, about 13 KB).",
+                        },
+                    },
                 }
             }
         },
@@ -71,6 +81,18 @@ async def fingerprint_upload(
     return await run_in_threadpool(hasher, data, source, options)
 
 
+def flag_field(raw: object, name: str) -> bool:
+    """A true/false form field (absent: false)."""
+    if raw is None or raw == "":
+        return False
+    text = str(raw).strip().lower() if isinstance(raw, str) else None
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise InputError(f"'{name}' must be true or false, got {str(raw)[:40]!r}")
+
+
 def fingerprint_public(result: FileFingerprint) -> Fingerprint:
     return Fingerprint(
         source=result.path,
@@ -82,6 +104,7 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
         sha256=result.sha256,
         width=result.width,
         height=result.height,
+        keypoints=encode_payload(result.keypoints) if result.keypoints else None,
         error=ErrorDetail(**result.error) if result.error else None,
     )
 
@@ -97,9 +120,11 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
     },
 )
 async def hash_upload(request: Request, state: Service, principal: Hashing) -> Fingerprint:
-    form = await read_form(request, fields=2)
+    form = await read_form(request, fields=3)
     try:
-        result = await fingerprint_upload(form, state.options, strict=True)
+        keypoints = flag_field(form.get("keypoints"), "keypoints")
+        options = replace(state.options, keypoints=keypoints)
+        result = await fingerprint_upload(form, options, strict=True)
     finally:
         await form.close()
     return fingerprint_public(result)

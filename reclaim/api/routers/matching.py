@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,6 +16,7 @@ from reclaim.api.routers.hashing import (
     FILE_FIELD,
     fingerprint_public,
     fingerprint_upload,
+    flag_field,
     read_form,
 )
 from reclaim.api.schemas import (
@@ -30,6 +33,7 @@ from reclaim.api.schemas import (
 )
 from reclaim.api.state import ServiceState
 from reclaim.errors import InputError, ReclaimError, UsageError
+from reclaim.hashing.keypoints import Features
 from reclaim.hashlists import signals_of_record
 from reclaim.keys import Principal
 from reclaim.match_records import list_matches
@@ -52,6 +56,11 @@ _MATCH_FORM: dict[str, Any] = {
         "file": FILE_FIELD,
         "banks": {"type": "string", "description": "Comma-separated bank names."},
         "threshold": {"type": "integer", "minimum": 0, "maximum": 64},
+        "plain": {
+            "type": "boolean",
+            "default": False,
+            "description": "Match by whole-image PDQ and exact hashes only, not local features.",
+        },
     },
 }
 _MATCH_BODY: dict[str, Any] = {
@@ -71,7 +80,9 @@ _MATCH_BODY: dict[str, Any] = {
 
 def _public(result: MatchResult) -> tuple[list[MatchPublic], bool]:
     matches = [
-        MatchPublic(bank=m.bank, signal_id=m.signal_id, type=m.type, distance=m.distance)
+        MatchPublic(
+            bank=m.bank, signal_id=m.signal_id, type=m.type, distance=m.distance, inliers=m.inliers
+        )
         for m in result.matches
     ]
     return matches, bool(result.suppressed_by)
@@ -83,9 +94,11 @@ async def _match(
     signals: list[tuple[str, str]],
     banks: list[str] | None,
     threshold: int | None,
+    *,
+    views: Sequence[Features] = (),
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
-    result = state.matcher.match(signals, banks, chosen, viewer=principal)
+    result = state.matcher.match(signals, banks, chosen, viewer=principal, views=views)
     state.recorder.submit(principal, result.matches)
     return result
 
@@ -128,16 +141,19 @@ def _json(answer: MatchResponse) -> Response:
 async def _match_upload(
     request: Request, state: ServiceState, principal: Principal
 ) -> MatchResponse:
-    form = await read_form(request, fields=4)
+    form = await read_form(request, fields=5)
     try:
         banks = _banks_field(form.get("banks"))
         threshold = _threshold_field(form.get("threshold"))
-        fingerprint = await fingerprint_upload(form, state.options, strict=False)
+        plain = flag_field(form.get("plain"), "plain")
+        options = replace(state.options, query_features=not plain)
+        fingerprint = await fingerprint_upload(form, options, strict=False)
     finally:
         await form.close()
     signals, _ = signals_of_record(fingerprint.to_record(), state.settings.pdq_min_quality)
     pairs = [(s.type, s.value) for s in signals]
-    matches, suppressed = _public(await _match(state, principal, pairs, banks, threshold))
+    result = await _match(state, principal, pairs, banks, threshold, views=fingerprint.views or ())
+    matches, suppressed = _public(result)
     return MatchResponse(
         matches=matches, suppressed=suppressed, fingerprint=fingerprint_public(fingerprint)
     )
