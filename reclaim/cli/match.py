@@ -11,7 +11,6 @@ from reclaim.cli.app import app
 from reclaim.cli.common import fingerprint_options, open_matcher, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
 from reclaim.hashing.files import fingerprint_file, iter_media_paths
-from reclaim.hashlists import signals_of_record
 
 
 @app.command("match")
@@ -42,8 +41,9 @@ def match(
 ) -> None:
     """Check files against the banks; one line per file with its matches.
 
-    Matches come from PDQ, exact hashes and, unless --plain, local features: a
-    keypoints match gives "inliers", the corners one transform explains.
+    Matches come from PDQ, exact hashes and, unless --plain, the PDQ hashes of the
+    file's rotations and mirror image and its local features: a keypoints match gives
+    "inliers", the corners one transform explains.
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -52,7 +52,7 @@ def match(
     store = open_store(ctx)
     matcher = open_matcher(ctx, store)
     limit = settings.match_threshold if threshold is None else threshold
-    options = fingerprint_options(settings, query_features=not plain)
+    options = fingerprint_options(settings, dihedral=not plain, query_features=not plain)
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):
@@ -65,9 +65,11 @@ def match(
                 failed += 1
                 out.send({"path": result.path, "matches": [], "error": result.error})
                 continue
-            signals, _ = signals_of_record(result.to_record(), settings.pdq_min_quality)
             outcome = matcher.match(
-                [(s.type, s.value) for s in signals], banks, limit, views=result.views or ()
+                result.query_signals(settings.pdq_min_quality),
+                banks,
+                limit,
+                views=result.views or (),
             )
             record: dict[str, object] = {
                 "path": result.path,

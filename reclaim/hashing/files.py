@@ -63,6 +63,16 @@ class FileFingerprint:
     def ok(self) -> bool:
         return self.error is None
 
+    def query_signals(self, min_quality: int) -> list[tuple[str, str]]:
+        """The (type, value) pairs to match: the exact hashes, and the PDQ hash with its
+        dihedral variants where computed, unless its quality is below ``min_quality``."""
+        pairs = [(kind, value) for kind, value in (("md5", self.md5), ("sha256", self.sha256))
+                 if value is not None]  # fmt: skip
+        if self.pdq is not None and (self.quality or 0) >= min_quality:
+            variants = dict.fromkeys((self.pdq, *(self.dihedral or ())))
+            pairs += [("pdq", value) for value in variants]
+        return pairs
+
     def to_record(self) -> dict[str, object]:
         """The JSON-line form printed by ``reclaim hash``."""
         record: dict[str, object] = {

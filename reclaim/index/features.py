@@ -3,7 +3,9 @@ geometric verification (``reclaim.hashing.keypoints.inliers``) decides.
 
 Candidates: each 256-bit descriptor is cut into ``CHUNKS`` 32-bit pieces; the registered
 descriptors sharing a piece with a query descriptor are its nominees, and it votes for
-the image of its nearest nominee (within ``MAX_DESCRIPTOR_DISTANCE`` bits). A true copy's
+the image of its nearest nominee (within ``MAX_DESCRIPTOR_DISTANCE`` bits; every image
+holding a descriptor that near gets it, so an image registered under two ids, as two
+banks may do, is found under both; withdrawn images are passed over). A true copy's
 corners mostly lie within 10-50 bits of their originals, so many share a whole piece,
 and their votes gather on one image; unrelated images collect scattered chance votes.
 Pieces that very many descriptors share (flat or regular patches) nominate nobody
@@ -81,8 +83,13 @@ class FeatureIndex:
         return sum(len(f) for f in self._features if f is not None)
 
     def add(self, items: Iterable[tuple[int, Features]]) -> None:
-        """Register features under ids; an id already held is replaced."""
-        batch = [(ident, features) for ident, features in items if len(features)]
+        """Register features under ids; an id already held is replaced (an id given twice
+        holds the later features)."""
+        latest: dict[int, Features] = {}
+        for ident, features in items:
+            if len(features):
+                latest[ident] = features
+        batch = list(latest.items())
         if not batch:
             return
         self.remove([ident for ident, _ in batch])
@@ -156,10 +163,13 @@ class FeatureIndex:
         return sorted(matches, key=lambda m: (-m.inliers, m.ident))
 
     def _votes(self, descriptors: NDArray[np.uint8]) -> NDArray[np.int64]:
-        """Per slot, how many query descriptors have their nearest found descriptor there."""
+        """Per slot, how many query descriptors have their nearest found descriptor there
+        (withdrawn slots are passed over)."""
         slots_total = len(self._ident)
         if not len(descriptors) or not slots_total:
             return np.zeros(slots_total, np.int64)
+        alive = np.ones(slots_total, bool)
+        alive[list(self._dead)] = False
         pieces = _pieces(descriptors)  # (CHUNKS, n)
         words = as_words(descriptors)
         found_query: list[NDArray[np.int64]] = []
@@ -179,20 +189,21 @@ class FeatureIndex:
                 starts = np.repeat(low - np.cumsum(counts) + counts, counts)
                 rows = segment.rows[chunk][starts + np.arange(len(starts))]
                 bits = np.bitwise_count(words[queries] ^ segment.words[rows]).sum(axis=1)
-                close = bits <= MAX_DESCRIPTOR_DISTANCE
+                close = (bits <= MAX_DESCRIPTOR_DISTANCE) & alive[segment.owners[rows]]
                 found_query.append(queries[close])
                 found_bits.append(bits[close])
                 found_slot.append(segment.owners[rows[close]])
         if not found_query:
             return np.zeros(slots_total, np.int64)
-        # Each query descriptor votes for the image of the nearest descriptor it found (a
+        # Each query descriptor votes for the images of the nearest descriptors it found (a
         # shared piece only nominates; unrelated photos share many).
         query, bits, slot = (np.concatenate(a) for a in (found_query, found_bits, found_slot))
         order = np.lexsort((bits, query))
+        query, bits, slot = query[order], bits[order], slot[order]
         first = np.ones(len(order), bool)
-        first[1:] = query[order[1:]] != query[order[:-1]]
-        tally = np.bincount(slot[order[first]], minlength=slots_total)
-        return self._alive_only(tally)
+        first[1:] = query[1:] != query[:-1]
+        nearest = bits == bits[first][np.cumsum(first) - 1]
+        return _tally(query[nearest], slot[nearest], slots_total)
 
     def _votes_reference(self, descriptors: NDArray[np.uint8]) -> NDArray[np.int64]:
         slots_total = len(self._ident)
@@ -202,14 +213,9 @@ class FeatureIndex:
         everything = np.concatenate([f.descriptors for _, f in held])
         owner = np.concatenate([np.full(len(f), slot) for slot, f in held])
         distances = hamming_matrix(descriptors, everything)
-        nearest = distances.argmin(axis=1)
-        close = distances[np.arange(len(descriptors)), nearest] <= MAX_DESCRIPTOR_DISTANCE
-        return np.bincount(owner[nearest[close]], minlength=slots_total)
-
-    def _alive_only(self, tally: NDArray[np.int64]) -> NDArray[np.int64]:
-        if self._dead:
-            tally[list(self._dead)] = 0
-        return tally
+        least = distances.min(axis=1, keepdims=True)
+        query, column = np.nonzero((distances == least) & (least <= MAX_DESCRIPTOR_DISTANCE))
+        return _tally(query, owner[column], slots_total)
 
     # --- segments -------------------------------------------------------------------
 
@@ -235,7 +241,16 @@ class FeatureIndex:
 MAX_SEGMENTS: Final = 8
 
 
+def _tally(
+    query: NDArray[np.integer], slot: NDArray[np.integer], slots_total: int
+) -> NDArray[np.int64]:
+    """Votes per slot from (query descriptor, slot) pairs: one per query descriptor and
+    slot, however many of the slot's descriptors it is nearest to."""
+    pairs = np.unique(query.astype(np.int64) * slots_total + slot.astype(np.int64))
+    return np.bincount(pairs % slots_total, minlength=slots_total)
+
+
 def _pieces(descriptors: NDArray[np.uint8]) -> NDArray[np.uint32]:
-    """Descriptors (n, 32) as (CHUNKS, n) 16-bit pieces."""
+    """Descriptors (n, 32) as (CHUNKS, n) 32-bit pieces."""
     words = np.ascontiguousarray(descriptors).view("<u4").reshape(-1, CHUNKS)
     return np.ascontiguousarray(words.T)

@@ -10,6 +10,7 @@ from PIL import Image
 from reclaim.errors import FileUnreadable, MediaError
 from reclaim.hashing.exact import exact_hashes
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file, iter_media_paths
+from reclaim.hashing.keypoints import features_from_bytes
 from reclaim.hashing.media import MediaLimits
 
 
@@ -124,3 +125,25 @@ def test_an_unreadable_folder_is_reported_and_the_walk_goes_on(
     assert [e.source for e in errors] == [str(tmp_path / "locked")]
     assert "Permission denied" in errors[0].message
     assert tmp_path / "open" / "p.jpg" in items
+
+
+def test_query_signals_carry_the_dihedral_hashes_and_respect_quality(photos: list[Path]) -> None:
+    result = fingerprint_file(photos[0], FingerprintOptions(dihedral=True))
+    assert result.pdq is not None and result.dihedral is not None
+    pairs = result.query_signals(min_quality=50)
+    assert ("md5", result.md5) in pairs and ("sha256", result.sha256) in pairs
+    pdqs = [value for kind, value in pairs if kind == "pdq"]
+    assert pdqs[0] == result.pdq and set(pdqs) == set(result.dihedral)
+    assert len(pdqs) == len(set(pdqs))
+    assert [kind for kind, _ in result.query_signals(min_quality=101)] == ["md5", "sha256"]
+
+
+def test_features_are_computed_only_when_asked_for(photos: list[Path]) -> None:
+    plain = fingerprint_file(photos[0], FingerprintOptions())
+    assert plain.keypoints is None and plain.views is None and "keypoints" not in plain.to_record()
+    robust = fingerprint_file(photos[0], FingerprintOptions(keypoints=True, query_features=True))
+    assert robust.keypoints is not None and robust.views is not None
+    assert len(robust.views) == 2 and len(robust.views[0]) > len(
+        features_from_bytes(robust.keypoints)
+    )
+    assert isinstance(robust.to_record()["keypoints"], str)

@@ -34,7 +34,6 @@ from reclaim.api.schemas import (
 from reclaim.api.state import ServiceState
 from reclaim.errors import InputError, ReclaimError, UsageError
 from reclaim.hashing.keypoints import Features
-from reclaim.hashlists import signals_of_record
 from reclaim.keys import Principal
 from reclaim.match_records import list_matches
 from reclaim.matching import MatchResult
@@ -146,12 +145,11 @@ async def _match_upload(
         banks = _banks_field(form.get("banks"))
         threshold = _threshold_field(form.get("threshold"))
         plain = flag_field(form.get("plain"), "plain")
-        options = replace(state.options, query_features=not plain)
+        options = replace(state.options, dihedral=not plain, query_features=not plain)
         fingerprint = await fingerprint_upload(form, options, strict=False)
     finally:
         await form.close()
-    signals, _ = signals_of_record(fingerprint.to_record(), state.settings.pdq_min_quality)
-    pairs = [(s.type, s.value) for s in signals]
+    pairs = fingerprint.query_signals(state.settings.pdq_min_quality)
     result = await _match(state, principal, pairs, banks, threshold, views=fingerprint.views or ())
     matches, suppressed = _public(result)
     return MatchResponse(
