@@ -24,7 +24,7 @@ import tarfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -243,45 +243,28 @@ class DihedralPdq(PlainPdq):
 
 
 class Keypoints(Method):
-    """Local features: the registered images whose descriptors the query's nearest
-    descriptors point to most (the top ``candidates``) are checked geometrically; a match
-    needs ``keypoints.MIN_INLIERS`` corners explained by one plausible transform."""
+    """Local features through Reclaim's own index (``reclaim.index.features``): descriptor
+    votes pick candidates, geometric verification decides; a match needs
+    ``keypoints.MIN_INLIERS`` corners explained by one plausible transform."""
 
     name = "local features"
 
-    def __init__(self, candidates: int = 5) -> None:
+    def __init__(self) -> None:
         from reclaim.hashing import keypoints  # noqa: PLC0415
+        from reclaim.index.features import FeatureIndex  # noqa: PLC0415
 
         self.k = keypoints
-        self.candidates = candidates
-        self.features: dict[int, Any] = {}
-        self.descriptors = np.zeros((0, 32), np.uint8)
-        self.owners = np.zeros(0, np.int64)
+        self.index = FeatureIndex()
         self.last_scores: dict[int, int] = {}
 
     def register(self, ident: int, luma: np.ndarray) -> None:
-        features = self.k.features_from_luma(luma)
-        self.features[ident] = features
-        self.descriptors = np.concatenate([self.descriptors, features.descriptors])
-        self.owners = np.concatenate([self.owners, np.full(len(features), ident)])
+        self.index.add([(ident, self.k.features_from_luma(luma))])
 
     def query(self, luma: np.ndarray) -> set[int]:
-        k = self.k
-        views = k.query_views(luma)
-        scores: dict[int, int] = {}
-        for view in views:
-            if not len(view):
-                continue
-            distances = k.hamming_matrix(view.descriptors, self.descriptors)
-            nearest = distances.argmin(axis=1)
-            close = distances[np.arange(len(view)), nearest] <= k.MAX_DESCRIPTOR_DISTANCE
-            votes = np.bincount(self.owners[nearest[close]], minlength=len(self.features))
-            for ident in np.argsort(-votes, kind="stable")[: self.candidates]:
-                if votes[ident] >= 3:
-                    score = k.inliers(view, self.features[int(ident)])
-                    scores[int(ident)] = max(scores.get(int(ident), 0), score)
-        self.last_scores = scores
-        return {ident for ident, score in scores.items() if score >= k.MIN_INLIERS}
+        # Every verified candidate with its inliers, to report how close wrong photos come.
+        found = self.index.search(self.k.query_views(luma), min_inliers=1)
+        self.last_scores = {m.ident: m.inliers for m in found}
+        return {m.ident for m in found if m.inliers >= self.k.MIN_INLIERS}
 
 
 # --------------------------------------------------------------------------------------
@@ -431,6 +414,106 @@ def report(
     )
 
 
+# --------------------------------------------------------------------------------------
+# What a query costs, end to end through Reclaim: the uploaded file's bytes decoded,
+# fingerprinted and matched against a bank holding the registered photos.
+
+SIZES: Final = {"corpus size": None, "1080 x 1350": (1080, 1350), "4032 x 3024": (4032, 3024)}
+
+
+def query_cost(registered: Sequence[Path], queries: Sequence[Path], rounds: int = 3) -> None:
+    import tempfile  # noqa: PLC0415
+
+    from reclaim.hashing.files import FingerprintOptions, fingerprint_data  # noqa: PLC0415
+    from reclaim.hashlists import signals_of_record  # noqa: PLC0415
+    from reclaim.matching import Matcher  # noqa: PLC0415
+    from reclaim.store import BankRepository, SignalRepository, Store  # noqa: PLC0415
+
+    plain = FingerprintOptions()
+    robust = FingerprintOptions(dihedral=True, query_features=True)
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(f"sqlite:///{folder}/bench.db")
+        register = FingerprintOptions(keypoints=True)
+        with store.write() as session:
+            bank = BankRepository(session).bank_create("REGISTERED", "survivor")
+            signals = []
+            for path in registered:
+                record = fingerprint_data(path.read_bytes(), path.name, register).to_record()
+                signals += signals_of_record(record, 50)[0]
+            SignalRepository(session).signal_add_many(bank.id, list(dict.fromkeys(signals)))
+        matcher = Matcher(store)
+        rows = []
+        for label, size in SIZES.items():
+            files = [_encoded(path, size) for path in queries]
+            timings = {"plain": [], "robust": []}
+            for _ in range(rounds):
+                for data in files:
+                    for mode, options in (("plain", plain), ("robust", robust)):
+                        began = time.perf_counter()
+                        result = fingerprint_data(data, "query.jpg", options)
+                        matcher.match(result.query_signals(50), views=result.views or ())
+                        timings[mode].append(time.perf_counter() - began)
+            plain_ms = 1000 * float(np.median(timings["plain"]))
+            robust_ms = 1000 * float(np.median(timings["robust"]))
+            rows.append(
+                [label, f"{plain_ms:.1f}", f"{robust_ms:.1f}", f"{robust_ms / plain_ms:.1f}x"]
+            )
+        store.close()
+    print("\nQuery cost, median per uploaded JPEG (decode, fingerprint, match):")
+    print_table(["upload size", "plain PDQ ms", "robust ms", "robust / plain"], rows)
+
+
+def bank_scale(photos: Sequence[Path], sizes: Sequence[int]) -> None:
+    """Search time and memory of the feature index as the bank grows. The bank is the
+    registered photos' real features, repeated with 8% of each descriptor's bits flipped
+    (so pieces keep the skew of real descriptors); the queries are edited distractors,
+    as most uploads match nothing."""
+    import tracemalloc  # noqa: PLC0415
+
+    from reclaim.hashing import keypoints  # noqa: PLC0415
+    from reclaim.index.features import FeatureIndex  # noqa: PLC0415
+
+    rng = np.random.default_rng(SEED)
+    originals = [keypoints.features_from_luma(luma_of(Image.open(p))) for p in photos[0::2]]
+    queries = [
+        keypoints.query_views(luma_of(Image.open(p).rotate(7, expand=True)))
+        for p in photos[1::2][:10]
+    ]
+    rows = []
+    for size in sizes:
+        tracemalloc.start()
+        index = FeatureIndex()
+        batch = []
+        for ident in range(size):
+            source = originals[ident % len(originals)]
+            flips = rng.random((len(source), 256)) < 0.08
+            noise = np.packbits(flips, axis=1, bitorder="little")
+            batch.append((ident, replace(source, descriptors=source.descriptors ^ noise)))
+            if len(batch) == 1000:
+                index.add(batch)
+                batch = []
+        index.add(batch)
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        began = time.perf_counter()
+        for views in queries:
+            index.search(views)
+        search_ms = 1000 * (time.perf_counter() - began) / len(queries)
+        rows.append([f"{size:,}", f"{search_ms:.1f}", f"{held / size / 1024:.1f}"])
+    print("\nFeature index by bank size (search of one query's two views, memory per image):")
+    print_table(["registered images", "search ms", "KiB per image"], rows)
+
+
+def _encoded(path: Path, size: tuple[int, int] | None) -> bytes:
+    image = Image.open(path).convert("RGB")
+    if size is not None:
+        wide = image.width >= image.height
+        image = image.resize(size if wide else size[::-1], Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=2, help="edits per photo and class")
@@ -438,6 +521,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pairs", action="store_true", help="single edits only")
     parser.add_argument("--only", default="", help="comma-separated edit classes to run")
     parser.add_argument("--json", type=Path, help="also write the tallies as JSON here")
+    parser.add_argument("--cost-only", action="store_true", help="only measure what a query costs")
+    parser.add_argument(
+        "--scale",
+        default="",
+        help="comma-separated bank sizes: measure the feature index's search time and "
+        "memory at each, and stop",
+    )
     args = parser.parse_args(argv)
 
     print("Machine")
@@ -449,6 +539,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nCorpus: {len(photos)} photos; {len(registered)} registered, "
         f"{len(distractors)} distractors"
     )
+    if args.scale:
+        bank_scale(photos, [int(n) for n in args.scale.split(",")])
+        return 0
+    if args.scale:
+        bank_scale(photos, [int(n) for n in args.scale.split(",")])
+        return 0
+    query_cost(registered, photos)
+    if args.cost_only:
+        return 0
     transforms = _transforms()
     classes = [c for c in transforms if not args.only or c in args.only.split(",")]
     combos: list[tuple[str, ...]] = [(c,) for c in classes]

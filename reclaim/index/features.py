@@ -3,16 +3,16 @@ geometric verification (``reclaim.hashing.keypoints.inliers``) decides.
 
 Candidates: each 256-bit descriptor is cut into ``CHUNKS`` 32-bit pieces; the registered
 descriptors sharing a piece with a query descriptor are its nominees, and it votes for
-the image of its nearest nominee (within ``MAX_DESCRIPTOR_DISTANCE`` bits; every image
-holding a descriptor that near gets it, so an image registered under two ids, as two
-banks may do, is found under both; withdrawn images are passed over). A true copy's
+the image of its nearest nominee (within ``MAX_DESCRIPTOR_DISTANCE`` bits; withdrawn
+images are passed over). Images tied for nearest share the vote, so an image registered
+under two ids, as two banks may do, is found under both. A true copy's
 corners mostly lie within 10-50 bits of their originals, so many share a whole piece,
 and their votes gather on one image; unrelated images collect scattered chance votes.
 Pieces that very many descriptors share (flat or regular patches) nominate nobody
 (``CROWDED``); 16-bit pieces nominated a hundred times more descriptors for the same
 recall. The images with the most votes, at least ``MIN_VOTES``, are verified.
 ``search_reference`` is the plain form: every query descriptor votes for the image of
-its nearest registered descriptor, found by brute force.
+its nearest registered descriptor (shared likewise), found by brute force.
 
 Registered features live in sorted segments, one per batch added; when there are more
 than ``MAX_SEGMENTS`` they are merged into one (withdrawn images dropped), so adding is
@@ -36,6 +36,7 @@ from reclaim.hashing.keypoints import (
     inliers,
 )
 from reclaim.index.base import as_words
+from reclaim.index.kernels import feature_nominees
 
 CHUNKS: Final = 8
 #: A piece shared by more registered descriptors than this casts no votes.
@@ -145,7 +146,7 @@ class FeatureIndex:
     def _verify(
         self,
         views: Sequence[Features],
-        votes: Sequence[NDArray[np.int64]],
+        votes: Sequence[NDArray[np.float64]],
         min_inliers: int,
     ) -> list[FeatureMatch]:
         best: dict[int, int] = {}
@@ -162,54 +163,29 @@ class FeatureIndex:
         matches = [FeatureMatch(ident, count) for ident, count in best.items()]
         return sorted(matches, key=lambda m: (-m.inliers, m.ident))
 
-    def _votes(self, descriptors: NDArray[np.uint8]) -> NDArray[np.int64]:
+    def _votes(self, descriptors: NDArray[np.uint8]) -> NDArray[np.float64]:
         """Per slot, how many query descriptors have their nearest found descriptor there
-        (withdrawn slots are passed over)."""
+        (withdrawn slots are passed over; a vote tied between slots is shared)."""
         slots_total = len(self._ident)
         if not len(descriptors) or not slots_total:
-            return np.zeros(slots_total, np.int64)
+            return np.zeros(slots_total, np.float64)
         alive = np.ones(slots_total, bool)
         alive[list(self._dead)] = False
         pieces = _pieces(descriptors)  # (CHUNKS, n)
         words = as_words(descriptors)
-        found_query: list[NDArray[np.int64]] = []
-        found_bits: list[NDArray[np.int64]] = []
-        found_slot: list[NDArray[np.int32]] = []
-        for segment in self._segments:
-            for chunk in range(CHUNKS):
-                keys = segment.keys[chunk]
-                low = np.searchsorted(keys, pieces[chunk], side="left")
-                high = np.searchsorted(keys, pieces[chunk], side="right")
-                counts = high - low
-                useful = (counts > 0) & (counts <= CROWDED)
-                if not useful.any():
-                    continue
-                counts, low = counts[useful], low[useful]
-                queries = np.repeat(np.flatnonzero(useful), counts)
-                starts = np.repeat(low - np.cumsum(counts) + counts, counts)
-                rows = segment.rows[chunk][starts + np.arange(len(starts))]
-                bits = np.bitwise_count(words[queries] ^ segment.words[rows]).sum(axis=1)
-                close = (bits <= MAX_DESCRIPTOR_DISTANCE) & alive[segment.owners[rows]]
-                found_query.append(queries[close])
-                found_bits.append(bits[close])
-                found_slot.append(segment.owners[rows[close]])
-        if not found_query:
-            return np.zeros(slots_total, np.int64)
-        # Each query descriptor votes for the images of the nearest descriptors it found (a
+        best = np.full(len(descriptors), MAX_DESCRIPTOR_DISTANCE, np.int64)
+        triples = [_nominees(segment, words, pieces, alive, best) for segment in self._segments]
+        query, bits, slot = (np.concatenate([t[i] for t in triples]) for i in range(3))
+        # Each query descriptor votes for the image of the nearest descriptor it found (a
         # shared piece only nominates; unrelated photos share many).
-        query, bits, slot = (np.concatenate(a) for a in (found_query, found_bits, found_slot))
-        order = np.lexsort((bits, query))
-        query, bits, slot = query[order], bits[order], slot[order]
-        first = np.ones(len(order), bool)
-        first[1:] = query[1:] != query[:-1]
-        nearest = bits == bits[first][np.cumsum(first) - 1]
+        nearest = bits == best[query]
         return _tally(query[nearest], slot[nearest], slots_total)
 
-    def _votes_reference(self, descriptors: NDArray[np.uint8]) -> NDArray[np.int64]:
+    def _votes_reference(self, descriptors: NDArray[np.uint8]) -> NDArray[np.float64]:
         slots_total = len(self._ident)
         held = [(slot, f) for slot, f in enumerate(self._features) if f is not None]
         if not len(descriptors) or not held:
-            return np.zeros(slots_total, np.int64)
+            return np.zeros(slots_total, np.float64)
         everything = np.concatenate([f.descriptors for _, f in held])
         owner = np.concatenate([np.full(len(f), slot) for slot, f in held])
         distances = hamming_matrix(descriptors, everything)
@@ -241,13 +217,40 @@ class FeatureIndex:
 MAX_SEGMENTS: Final = 8
 
 
+def _nominees(
+    segment: _Segment,
+    words: NDArray[np.uint64],
+    pieces: NDArray[np.uint32],
+    alive: NDArray[np.bool_],
+    best: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32]]:
+    """(query, bits, slot) of the segment's nominees no further than ``best`` (updated)."""
+    size = 8 * len(words)
+    while True:
+        out_query, out_bits = np.empty(size, np.int64), np.empty(size, np.int64)
+        out_slot = np.empty(size, np.int32)
+        trial = best.copy()
+        found = feature_nominees(
+            words, pieces, segment.keys, segment.rows, segment.words, segment.owners, alive,
+            CROWDED, MAX_DESCRIPTOR_DISTANCE, trial, out_query, out_bits, out_slot,
+        )  # fmt: skip
+        if found >= 0:
+            best[:] = trial
+            return out_query[:found], out_bits[:found], out_slot[:found]
+        size *= 4
+
+
 def _tally(
     query: NDArray[np.integer], slot: NDArray[np.integer], slots_total: int
-) -> NDArray[np.int64]:
-    """Votes per slot from (query descriptor, slot) pairs: one per query descriptor and
-    slot, however many of the slot's descriptors it is nearest to."""
+) -> NDArray[np.float64]:
+    """Votes per slot from (query descriptor, nearest slot) pairs: each query descriptor
+    has one vote, shared evenly by the slots it is nearest to (an image registered twice
+    is not found under one id only), however many of a slot's descriptors tie."""
     pairs = np.unique(query.astype(np.int64) * slots_total + slot.astype(np.int64))
-    return np.bincount(pairs % slots_total, minlength=slots_total)
+    voter = pairs // slots_total
+    shares = 1.0 / np.bincount(voter)[voter]
+    tally = np.bincount(pairs % slots_total, weights=shares, minlength=slots_total)
+    return np.asarray(tally, dtype=np.float64)
 
 
 def _pieces(descriptors: NDArray[np.uint8]) -> NDArray[np.uint32]:

@@ -274,3 +274,48 @@ def slots_delete(slots: Any, ids: Any, keys: Any) -> None:
                 slots[slot] = DELETED
                 break
             slot = (slot + 1) & mask
+
+
+@njit(cache=True)
+def feature_nominees(
+    query_words: Any,
+    query_pieces: Any,
+    keys: Any,
+    rows: Any,
+    words: Any,
+    owners: Any,
+    alive: Any,
+    crowded: int,
+    limit: int,
+    best: Any,
+    out_query: Any,
+    out_bits: Any,
+    out_slot: Any,
+) -> int:  # pragma: no cover - compiled
+    """For ``reclaim.index.features``: each query descriptor's registered descriptors that
+    share one of its pieces (in pieces shared by at most ``crowded``), of live slots, within
+    ``limit`` bits and no further than the nearest seen so far (``best``, updated). Writes
+    (query, bits, slot) triples; returns how many, or -1 when the output is full."""
+    found = 0
+    for query in range(query_pieces.shape[1]):
+        for chunk in range(query_pieces.shape[0]):
+            sorted_keys = keys[chunk]
+            key = query_pieces[chunk, query]
+            low = np.searchsorted(sorted_keys, key, side="left")
+            high = np.searchsorted(sorted_keys, key, side="right")
+            if high == low or high - low > crowded:
+                continue
+            for position in range(low, high):
+                row = rows[chunk, position]
+                slot = owners[row]
+                if not alive[slot]:
+                    continue
+                bits = distance(words, row, query_words, query)
+                if bits > limit or bits > best[query]:
+                    continue
+                best[query] = bits
+                if found == len(out_query):
+                    return -1
+                out_query[found], out_bits[found], out_slot[found] = query, bits, slot
+                found += 1
+    return found
