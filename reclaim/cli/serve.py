@@ -115,7 +115,7 @@ def demo(
         raise UsageError(f"--photos {photos}: no images in it")
     stored = sum(
         r["error"] is None
-        for r in add_files(store, DEMO_BANK, files, fingerprint_options(settings))
+        for r in add_files(store, DEMO_BANK, files, fingerprint_options(settings, keypoints=True))
     )
     url = f"http://{host}:{port}"
     example = shlex.quote(str(files[0]))
