@@ -287,15 +287,17 @@ def feature_nominees(
     alive: Any,
     crowded: int,
     limit: int,
-    best: Any,
+    nearest: Any,
     out_query: Any,
     out_bits: Any,
     out_slot: Any,
 ) -> int:  # pragma: no cover - compiled
     """For ``reclaim.index.features``: each query descriptor's registered descriptors that
     share one of its pieces (in pieces shared by at most ``crowded``), of live slots, within
-    ``limit`` bits and no further than the nearest seen so far (``best``, updated). Writes
-    (query, bits, slot) triples; returns how many, or -1 when the output is full."""
+    ``limit`` bits. ``nearest`` (queries, 3), updated: the nearest distance seen so far,
+    its slot, and the nearest distance in another slot (ties at the nearest excepted, so
+    an image held twice keeps its vote). Writes (query, bits, slot) of the nominees no
+    further than the nearest so far; returns how many, or -1 when the output is full."""
     found = 0
     for query in range(query_pieces.shape[1]):
         for chunk in range(query_pieces.shape[0]):
@@ -311,9 +313,17 @@ def feature_nominees(
                 if not alive[slot]:
                     continue
                 bits = distance(words, row, query_words, query)
-                if bits > limit or bits > best[query]:
+                if bits > limit:
                     continue
-                best[query] = bits
+                best, best_slot = nearest[query, 0], nearest[query, 1]
+                if bits < best:
+                    if best_slot != slot:
+                        nearest[query, 2] = min(nearest[query, 2], best)
+                    nearest[query, 0], nearest[query, 1] = bits, slot
+                elif bits > best:
+                    if best_slot != slot:
+                        nearest[query, 2] = min(nearest[query, 2], bits)
+                    continue
                 if found == len(out_query):
                     return -1
                 out_query[found], out_bits[found], out_slot[found] = query, bits, slot
