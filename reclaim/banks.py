@@ -447,7 +447,7 @@ def _store_fingerprint(
         )
     record["signals"] = [{"type": s.type, "id": ids[(s.type, s.value)]} for s in signals]
     if result.low_quality:
-        record["note"] = "PDQ quality below the minimum: only exact hashes were stored"
+        record["note"] = "PDQ quality below the minimum: its PDQ hash was not stored"
     return record
 
 

@@ -21,7 +21,7 @@ from typing import Any, Final, TextIO
 
 from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing.base import SignalType, normalise_signal
-from reclaim.hashing.keypoints import MAX_FEATURES, features_from_bytes
+from reclaim.hashing.keypoints import MAX_FEATURES, MIN_INLIERS, features_from_bytes
 from reclaim.store import NewSignal, payload_digest
 
 _KEYPOINTS: Final = SignalType.KEYPOINTS.value
@@ -49,7 +49,11 @@ def decode_payload(raw: object, field: str = _KEYPOINTS) -> bytes:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:  # ValueError: characters beyond ASCII
         raise HashFormatError(f"{field}: not standard base64 ({exc})") from None
-    features_from_bytes(data, field)
+    count = len(features_from_bytes(data, field))
+    if count < MIN_INLIERS:  # stored, it would never match (registration leaves such out)
+        raise HashFormatError(
+            f"{field}: {count} features, fewer than the {MIN_INLIERS} a match needs"
+        )
     return data
 
 

@@ -42,7 +42,7 @@ from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
 from reclaim.index import HammingIndex
-from reclaim.index.features import FeatureIndex
+from reclaim.index.features import FeatureIndex, FeatureMatch
 from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
 from reclaim.store.models import Bank, OrganisationKind
 from reclaim.store.organisations import OrganisationRepository
@@ -178,6 +178,10 @@ class Matcher:
         self._last: tuple[int, str] | None = None  # id and value of the last change applied
         self._synced_at = 0.0
         self._lock = threading.RLock()  # guards the indexes and bank states
+        # Guards the feature index alone, so a feature search (tens of milliseconds) does
+        # not hold PDQ and exact matches up. Taken inside ``_lock`` by syncs, never the
+        # other way round.
+        self._features_lock = threading.Lock()
         self._sync_lock = threading.Lock()  # one sync at a time
         self._follower: threading.Thread | None = None
         self._stop = threading.Event()
@@ -292,8 +296,9 @@ class Matcher:
             else:
                 self._bank_of.pop(change.id, None)
         self._update_pdq(pdq_add, drop[SignalType.PDQ.value])
-        self._features.remove(drop[SignalType.KEYPOINTS.value])
-        self._features.add(features_add)
+        with self._features_lock:
+            self._features.remove(drop[SignalType.KEYPOINTS.value])
+            self._features.add(features_add)
 
     def _update_pdq(self, add: dict[int, str], drop: list[int]) -> None:
         if drop:
@@ -322,8 +327,17 @@ class Matcher:
                 unknown = self._unknown_banks(banks, viewer)
             if unknown:
                 self.sync()  # a bank made since the last sync
+        feature_matches: list[FeatureMatch] = []
+        if views:
+            with self._features_lock:
+                feature_matches = self._features.search(views)
         with self._lock:
-            return self._match(signals, banks, threshold, viewer, views)
+            return self._match(signals, banks, threshold, viewer, feature_matches)
+
+    @property
+    def holds_features(self) -> bool:
+        """Whether any local features are held (if not, a query need not compute its own)."""
+        return len(self._features) > 0
 
     def _match(
         self,
@@ -331,7 +345,7 @@ class Matcher:
         banks: Sequence[str] | None,
         threshold: int,
         viewer: Viewer | None,
-        views: Sequence[Features] = (),
+        feature_matches: Sequence[FeatureMatch] = (),
     ) -> MatchResult:
         unknown = self._unknown_banks(banks, viewer)
         if unknown:
@@ -352,11 +366,9 @@ class Matcher:
             codes = np.frombuffer(bytes.fromhex("".join(pdq_values)), dtype=np.uint8)
             for hits in self._pdq.search(codes.reshape(-1, 32), threshold):
                 found.extend(_Found(i, SignalType.PDQ.value, d) for i, d in hits)
-        if views:
-            found.extend(
-                _Found(m.ident, SignalType.KEYPOINTS.value, 0, m.inliers)
-                for m in self._features.search(views)
-            )
+        found.extend(
+            _Found(m.ident, SignalType.KEYPOINTS.value, 0, m.inliers) for m in feature_matches
+        )
         return self._decide(found, wanted, viewer)
 
     def _unknown_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> list[str]:

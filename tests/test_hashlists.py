@@ -8,11 +8,13 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing import keypoints
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.hashing.keypoints import Features, features_to_bytes
 from reclaim.hashlists import (
     MAX_PAYLOAD_BYTES,
     MAX_PAYLOAD_CHARS,
@@ -154,3 +156,18 @@ def test_the_largest_payload_fits_its_limits() -> None:
     assert decode_payload(encoded) == largest
     with pytest.raises(HashFormatError, match="more than the largest"):
         decode_payload(encoded + "AAAA")
+
+
+def test_features_too_few_to_ever_match_are_refused() -> None:
+    few = features_to_bytes(
+        Features(
+            np.zeros((5, 2), np.float32),
+            np.zeros(5, np.int8),
+            np.zeros(5, np.float32),
+            np.zeros((5, 32), np.uint8),
+            (1.0, 1.0),
+            512,
+        )
+    )
+    with pytest.raises(HashFormatError, match="5 features, fewer than the 12"):
+        decode_payload(encode_payload(few))

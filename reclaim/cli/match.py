@@ -52,7 +52,9 @@ def match(
     store = open_store(ctx)
     matcher = open_matcher(ctx, store)
     limit = settings.match_threshold if threshold is None else threshold
-    options = fingerprint_options(settings, dihedral=not plain, query_features=not plain)
+    # No local features held: the upload's own would find nothing.
+    robust = not plain and matcher.holds_features
+    options = fingerprint_options(settings, dihedral=not plain, query_features=robust)
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):

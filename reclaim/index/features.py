@@ -183,8 +183,8 @@ class FeatureIndex:
         alive[list(self._dead)] = False
         pieces = _pieces(descriptors)  # (CHUNKS, n)
         words = as_words(descriptors)
-        # Per query descriptor: nearest distance, its slot, nearest in another slot.
-        nearest = np.empty((len(descriptors), 3), np.int64)
+        # Per query descriptor: nearest distance, its slot, nearest in another slot, tie.
+        nearest = np.zeros((len(descriptors), 4), np.int64)
         nearest[:, 0], nearest[:, 1], nearest[:, 2] = MAX_DESCRIPTOR_DISTANCE + 1, -1, NO_SECOND
         triples = [_nominees(segment, words, pieces, alive, nearest) for segment in self._segments]
         query, bits, slot = (np.concatenate([t[i] for t in triples]) for i in range(3))

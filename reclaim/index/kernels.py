@@ -294,10 +294,11 @@ def feature_nominees(
 ) -> int:  # pragma: no cover - compiled
     """For ``reclaim.index.features``: each query descriptor's registered descriptors that
     share one of its pieces (in pieces shared by at most ``crowded``), of live slots, within
-    ``limit`` bits. ``nearest`` (queries, 3), updated: the nearest distance seen so far,
-    its slot, and the nearest distance in another slot (ties at the nearest excepted, so
-    an image held twice keeps its vote). Writes (query, bits, slot) of the nominees no
-    further than the nearest so far; returns how many, or -1 when the output is full."""
+    ``limit`` bits. ``nearest`` (queries, 4), updated: the nearest distance seen so far,
+    its slot, the nearest distance in another slot (ties at the nearest excepted, so an
+    image held twice keeps its vote) and whether another slot ties at the nearest. Writes
+    (query, bits, slot) of the nominees no further than the nearest so far; returns how
+    many, or -1 when the output is full."""
     found = 0
     for query in range(query_pieces.shape[1]):
         for chunk in range(query_pieces.shape[0]):
@@ -317,9 +318,13 @@ def feature_nominees(
                     continue
                 best, best_slot = nearest[query, 0], nearest[query, 1]
                 if bits < best:
-                    if best_slot != slot:
+                    # The old nearest becomes another image's distance if it was another
+                    # image's, or if another image tied with it.
+                    if best_slot != slot or nearest[query, 3]:
                         nearest[query, 2] = min(nearest[query, 2], best)
-                    nearest[query, 0], nearest[query, 1] = bits, slot
+                    nearest[query, 0], nearest[query, 1], nearest[query, 3] = bits, slot, 0
+                elif bits == best and best_slot != slot:
+                    nearest[query, 3] = 1
                 elif bits > best:
                     if best_slot != slot:
                         nearest[query, 2] = min(nearest[query, 2], bits)

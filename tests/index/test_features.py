@@ -325,3 +325,33 @@ def test_items_and_features_return_what_was_added(registered: dict[str, Features
         index.features(BANK.index("rocket.jpg"))
     with pytest.raises(KeyError):
         index.features(999)
+
+
+def test_compiled_votes_equal_the_reference_votes_with_planted_ties() -> None:
+    """Votes (not only matches) of the nominee search and of brute force agree, also when
+    an image ties with another at one distance and then comes nearer."""
+    rng = np.random.default_rng(21)
+    base = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+    index = FeatureIndex()
+
+    def features(descriptors: np.ndarray) -> Features:
+        count = len(descriptors)
+        return Features(
+            rng.random((count, 2), dtype=np.float32) * np.float32(0.7),
+            np.zeros(count, np.int8),
+            np.zeros(count, np.float32),
+            descriptors,
+            (1.0, 0.75),
+            512,
+        )
+
+    flipped = base.copy()
+    flipped[:, 31] ^= 0x0F  # 4 bits further from the query (the first 7 pieces still shared)
+    index.add([(1, features(base.copy())), (2, features(flipped)), (3, features(base.copy()))])
+    nearer = base.copy()
+    index.add([(4, features(np.concatenate([flipped, nearer])))])
+    query = base.copy()
+    query[:, 30] ^= 0x01
+    assert np.allclose(index._votes(query), index._votes_reference(query))
+    index.remove([3])
+    assert np.allclose(index._votes(query), index._votes_reference(query))

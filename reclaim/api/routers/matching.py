@@ -97,7 +97,12 @@ async def _match(
     views: Sequence[Features] = (),
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
-    result = state.matcher.match(signals, banks, chosen, viewer=principal, views=views)
+    if views:  # a feature search takes tens of milliseconds: off the event loop
+        result = await run_in_threadpool(
+            state.matcher.match, signals, banks, chosen, viewer=principal, views=views
+        )
+    else:
+        result = state.matcher.match(signals, banks, chosen, viewer=principal)
     state.recorder.submit(principal, result.matches)
     return result
 
@@ -145,7 +150,8 @@ async def _match_upload(
         banks = _banks_field(form.get("banks"))
         threshold = _threshold_field(form.get("threshold"))
         plain = flag_field(form.get("plain"), "plain")
-        options = replace(state.options, dihedral=not plain, query_features=not plain)
+        robust = not plain and state.matcher.holds_features
+        options = replace(state.options, dihedral=not plain, query_features=robust)
         fingerprint = await fingerprint_upload(form, options, strict=False)
     finally:
         await form.close()
