@@ -198,7 +198,9 @@ def import_list(
         )
 
 
-_EXPORT_COLUMNS = ("id", "type", "value", "quality", "source", "status", "seq", "updated_at")
+_EXPORT_COLUMNS = (
+    "id", "type", "value", "quality", "source", "status", "seq", "updated_at", "payload",
+)  # fmt: skip
 
 
 @bank_app.command("export")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -109,6 +111,11 @@ def test_hashed_local_features_import_and_export_with_their_payload(
     _, exported, _ = _run(store_url, "bank", "export", "P")
     payloads = sorted(r["payload"] for r in exported if r["type"] == "keypoints")
     assert payloads == sorted(r["keypoints"] for r in records)
+    csv_rows = list(csv.DictReader(io.StringIO(
+        runner.invoke(app, ["--db", store_url, "bank", "export", "P", "--format", "csv"]).stdout
+    )))  # fmt: skip
+    assert sorted(r["payload"] for r in csv_rows if r["type"] == "keypoints") == payloads
+    assert all(r["payload"] == "" for r in csv_rows if r["type"] != "keypoints")
 
 
 def test_a_bad_import_names_its_lines_and_stores_nothing(store_url: str, tmp_path: Path) -> None:
