@@ -17,8 +17,9 @@ its nearest registered descriptor (shared likewise, under the same ratio test), 
 brute force.
 
 Registered features live in sorted segments, one per batch added; when there are more
-than ``MAX_SEGMENTS`` they are merged into one (withdrawn images dropped), so adding is
-cheap and lookups stay a few binary searches per piece.
+than ``MAX_SEGMENTS``, the smaller ones are merged into one, or all of them (withdrawn
+images dropped) once the smaller outweigh the largest, so adding is cheap and lookups
+stay a few binary searches per piece.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class FeatureIndex:
             slots.append(slot)
         self._segments.append(self._segment(slots))
         if len(self._segments) > MAX_SEGMENTS:
-            self._merge()
+            self._compact()
 
     def remove(self, idents: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored); their votes stop at once."""
@@ -224,6 +225,21 @@ class FeatureIndex:
         order = np.argsort(pieces, axis=1, kind="stable").astype(np.int32)
         sorted_keys = np.take_along_axis(pieces, order, axis=1)
         return _Segment(as_words(descriptors).copy(), owners, sorted_keys, order)
+
+    def _compact(self) -> None:
+        """Merge the smaller segments into one, or everything once they outweigh the
+        largest: each descriptor is re-sorted a few times as the index doubles, not at
+        every ninth batch (a bank growing by single adds would re-sort all of it)."""
+        sizes = [len(segment.owners) for segment in self._segments]
+        largest = int(np.argmax(sizes))
+        if sum(sizes) - sizes[largest] >= sizes[largest]:
+            self._merge()
+            return
+        others = [s for number, s in enumerate(self._segments) if number != largest]
+        owners = np.unique(np.concatenate([segment.owners for segment in others]))
+        slots = [int(slot) for slot in owners if self._features[int(slot)] is not None]
+        merged = [self._segment(slots)] if slots else []
+        self._segments = [self._segments[largest], *merged]
 
     def _merge(self) -> None:
         """One segment of the images still held, renumbered densely."""

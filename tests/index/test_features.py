@@ -271,6 +271,26 @@ def test_many_batches_are_merged_and_stay_findable(
         assert _found_first(index, query(name, edit), ident), name
 
 
+def test_small_batches_merge_among_themselves_not_into_a_large_segment(
+    registered: dict[str, Features], query: Callable[[str, str], Views]
+) -> None:
+    names = [*BANK, *UNRELATED]
+    index = FeatureIndex()
+    index.add((ident, registered[name]) for ident, name in enumerate(names))  # one large
+    large = index._segments[0]
+    extra = {100 + n: registered[name] for n, name in enumerate(BANK[:3])}
+    for ident, features in extra.items():  # many small batches, one image each
+        for _ in range(3):  # replaced twice: each time a new segment
+            index.add([(ident, features)])
+    assert index._segments[0] is large  # the large segment was not re-sorted
+    assert len(index._segments) <= MAX_SEGMENTS
+    held = dict(index.items())
+    assert all(held[ident] is features for ident, features in extra.items())
+    for ident in extra:
+        found = index.search(query(names[ident - 100], "border"))
+        assert {ident, ident - 100} <= set(_ids(found))  # the image is held under both ids
+
+
 # --- edge cases -------------------------------------------------------------------------
 
 
