@@ -296,9 +296,10 @@ class Matcher:
             else:
                 self._bank_of.pop(change.id, None)
         self._update_pdq(pdq_add, drop[SignalType.PDQ.value])
+        banks = {ident: self._bank_of[ident] for ident, _ in features_add}
         with self._features_lock:
             self._features.remove(drop[SignalType.KEYPOINTS.value])
-            self._features.add(features_add)
+            self._features.add(features_add, banks)
 
     def _update_pdq(self, add: dict[int, str], drop: list[int]) -> None:
         if drop:
@@ -329,10 +330,25 @@ class Matcher:
                 self.sync()  # a bank made since the last sync
         feature_matches: list[FeatureMatch] = []
         if views:
+            with self._lock:
+                eligible = self._feature_banks(banks, viewer)
             with self._features_lock:
-                feature_matches = self._features.search(views)
+                feature_matches = self._features.search(views, groups=eligible)
         with self._lock:
             return self._match(signals, banks, threshold, viewer, feature_matches)
+
+    def _feature_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
+        """The banks whose images a feature search may consider: enabled, seen by the
+        viewer, and asked for (or negative banks that would hide the matches), so other
+        banks' images never take a candidate's place."""
+        wanted = set(names) if names else None
+        return {
+            ident
+            for ident, bank in self._banks.items()
+            if bank.enabled
+            and bank.visible_to(viewer)
+            and (wanted is None or bank.name in wanted or bank.suppresses_for(viewer))
+        }
 
     @property
     def holds_features(self) -> bool:
@@ -459,15 +475,18 @@ class Matcher:
         )
         partial.replace(path)
 
-    def _read_features(self, path: Path) -> FeatureIndex:
+    def _read_features(self, path: Path, groups: dict[int, int]) -> FeatureIndex:
         index = FeatureIndex()
         with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
             ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
         ends = np.cumsum(lengths).tolist()
         starts = [0, *ends][:-1]
         index.add(
-            (int(ident), features_from_bytes(blob[start:end], f"snapshot signal {ident}"))
-            for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
+            (
+                (int(ident), features_from_bytes(blob[start:end], f"snapshot signal {ident}"))
+                for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
+            ),
+            groups,
         )
         return index
 
@@ -504,13 +523,13 @@ class Matcher:
         if not self._still_in_store(int(meta["seq"]), meta.get("last")):
             return  # the store went back in time (a restored backup): start from scratch
         pdq = HammingIndex.load(directory / "pdq.idx")
-        features = self._read_features(directory / "keypoints.npz")
         with (
             (directory / "exact.npz").open("rb") as handle,
             np.load(handle, allow_pickle=False) as arrays,
         ):
             self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
             self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
+        features = self._read_features(directory / "keypoints.npz", self._bank_of)
         self._pdq = pdq
         self._features = features
         self._seq = int(meta["seq"])

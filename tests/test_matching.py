@@ -17,6 +17,7 @@ from reclaim.banks import set_signal_status
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.keypoints import MIN_INLIERS, Features, query_views
 from reclaim.index import HammingIndex
+from reclaim.index.features import CANDIDATES
 from reclaim.matching import Matcher
 from reclaim.store import (
     BankRepository,
@@ -352,3 +353,18 @@ def test_malformed_features_written_behind_the_store_are_skipped(store: Store) -
     assert [m.signal_id for m in matcher.match([], views=_edited_views(0)).matches] == [
         ids[good.value]
     ]
+
+
+def test_other_banks_images_do_not_take_the_candidates_places(store: Store) -> None:
+    """Copies of one photo in eleven banks the viewer cannot see, or did not ask for,
+    would fill every candidate place; the viewer's own bank is still found."""
+    payload = photo_features(0)
+    for number in range(11):
+        _fill(store, f"OTHER{number}", "partner", [_keypoints_signal(payload)])
+    mine = _fill(store, "MINE", "survivor", [_keypoints_signal(payload)])
+    matcher = Matcher(store)
+    found = matcher.match([], banks=["MINE"], views=_edited_views(0)).matches
+    assert [(m.bank, m.signal_id) for m in found] == [("MINE", mine[payload_digest(payload)])]
+    # Unfiltered, at most CANDIDATES images are verified per view: a photo held in more
+    # banks than that is reported in that many (the others by PDQ where it survives).
+    assert len(matcher.match([], views=_edited_views(0)).matches) == CANDIDATES

@@ -24,7 +24,7 @@ stay a few binary searches per piece.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -80,6 +80,7 @@ class FeatureIndex:
     def __init__(self) -> None:
         self._slot_of: dict[int, int] = {}
         self._ident: list[int] = []
+        self._group: list[int] = []
         self._features: list[Features | None] = []
         self._segments: list[_Segment] = []
         self._dead: set[int] = set()  # slots of removed ids, until the next merge
@@ -94,9 +95,12 @@ class FeatureIndex:
     def descriptor_count(self) -> int:
         return sum(len(f) for f in self._features if f is not None)
 
-    def add(self, items: Iterable[tuple[int, Features]]) -> None:
+    def add(
+        self, items: Iterable[tuple[int, Features]], groups: Mapping[int, int] | None = None
+    ) -> None:
         """Register features under ids; an id already held is replaced (an id given twice
-        holds the later features)."""
+        holds the later features). ``groups`` puts ids in groups (the matcher's banks), so
+        a search can be kept to some of them; ids not in it are in group 0."""
         latest: dict[int, Features] = {}
         for ident, features in items:
             if len(features):
@@ -109,6 +113,7 @@ class FeatureIndex:
         for ident, features in batch:
             slot = len(self._ident)
             self._ident.append(ident)
+            self._group.append(groups.get(ident, 0) if groups else 0)
             self._features.append(features)
             self._slot_of[ident] = slot
             slots.append(slot)
@@ -140,19 +145,36 @@ class FeatureIndex:
     # --- search ---------------------------------------------------------------------
 
     def search(
-        self, views: Sequence[Features], min_inliers: int = MIN_INLIERS
+        self,
+        views: Sequence[Features],
+        min_inliers: int = MIN_INLIERS,
+        groups: Collection[int] | None = None,
     ) -> list[FeatureMatch]:
         """Registered images that one of the query's ``views`` (the image, its mirror)
-        matches with at least ``min_inliers`` inliers, most inliers first."""
-        return self._verify(views, [self._votes(view.descriptors) for view in views], min_inliers)
+        matches with at least ``min_inliers`` inliers, most inliers first; only images of
+        ``groups`` if given (others neither vote nor take a candidate's place)."""
+        eligible = self._eligible(groups)
+        votes = [self._votes(view.descriptors, eligible) for view in views]
+        return self._verify(views, votes, min_inliers)
 
     def search_reference(
-        self, views: Sequence[Features], min_inliers: int = MIN_INLIERS
+        self,
+        views: Sequence[Features],
+        min_inliers: int = MIN_INLIERS,
+        groups: Collection[int] | None = None,
     ) -> list[FeatureMatch]:
         """``search`` with brute-force nearest-descriptor votes (the plain form)."""
-        return self._verify(
-            views, [self._votes_reference(view.descriptors) for view in views], min_inliers
-        )
+        eligible = self._eligible(groups)
+        votes = [self._votes_reference(view.descriptors, eligible) for view in views]
+        return self._verify(views, votes, min_inliers)
+
+    def _eligible(self, groups: Collection[int] | None) -> NDArray[np.bool_]:
+        """Slots that may vote: held, and in ``groups`` when given."""
+        eligible = np.ones(len(self._ident), bool)
+        eligible[list(self._dead)] = False
+        if groups is not None:
+            eligible &= np.isin(np.array(self._group, np.int64), list(groups))
+        return eligible
 
     def _verify(
         self,
@@ -174,20 +196,22 @@ class FeatureIndex:
         matches = [FeatureMatch(ident, count) for ident, count in best.items()]
         return sorted(matches, key=lambda m: (-m.inliers, m.ident))
 
-    def _votes(self, descriptors: NDArray[np.uint8]) -> NDArray[np.float64]:
+    def _votes(
+        self, descriptors: NDArray[np.uint8], eligible: NDArray[np.bool_]
+    ) -> NDArray[np.float64]:
         """Per slot, how many query descriptors have their nearest found descriptor there
         (withdrawn slots are passed over; a vote tied between slots is shared)."""
         slots_total = len(self._ident)
         if not len(descriptors) or not slots_total:
             return np.zeros(slots_total, np.float64)
-        alive = np.ones(slots_total, bool)
-        alive[list(self._dead)] = False
         pieces = _pieces(descriptors)  # (CHUNKS, n)
         words = as_words(descriptors)
         # Per query descriptor: nearest distance, its slot, nearest in another slot, tie.
         nearest = np.zeros((len(descriptors), 4), np.int64)
         nearest[:, 0], nearest[:, 1], nearest[:, 2] = MAX_DESCRIPTOR_DISTANCE + 1, -1, NO_SECOND
-        triples = [_nominees(segment, words, pieces, alive, nearest) for segment in self._segments]
+        triples = [
+            _nominees(segment, words, pieces, eligible, nearest) for segment in self._segments
+        ]
         query, bits, slot = (np.concatenate([t[i] for t in triples]) for i in range(3))
         # A query descriptor votes for the image of the nearest descriptor it found, when
         # that is clearly nearer than any other image's (a shared piece only nominates;
@@ -197,9 +221,12 @@ class FeatureIndex:
         keep = (bits == closest) & distinct
         return _tally(query[keep], slot[keep], slots_total)
 
-    def _votes_reference(self, descriptors: NDArray[np.uint8]) -> NDArray[np.float64]:
+    def _votes_reference(
+        self, descriptors: NDArray[np.uint8], eligible: NDArray[np.bool_]
+    ) -> NDArray[np.float64]:
         slots_total = len(self._ident)
         held = [(slot, f) for slot, f in enumerate(self._features) if f is not None]
+        held = [(slot, f) for slot, f in held if eligible[slot]]
         if not len(descriptors) or not held:
             return np.zeros(slots_total, np.float64)
         everything = np.concatenate([f.descriptors for _, f in held])
@@ -244,9 +271,10 @@ class FeatureIndex:
     def _merge(self) -> None:
         """One segment of the images still held, renumbered densely."""
         held = list(self.items())
+        groups = {ident: self._group[slot] for ident, slot in self._slot_of.items()}
         self._slot_of, self._ident, self._features, self._segments = {}, [], [], []
-        self._dead = set()
-        self.add(held)
+        self._group, self._dead = [], set()
+        self.add(held, groups)
 
 
 MAX_SEGMENTS: Final = 8

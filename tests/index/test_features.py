@@ -372,6 +372,12 @@ def test_compiled_votes_equal_the_reference_votes_with_planted_ties() -> None:
     index.add([(4, features(np.concatenate([flipped, nearer])))])
     query = base.copy()
     query[:, 30] ^= 0x01
-    assert np.allclose(index._votes(query), index._votes_reference(query))
+    assert np.allclose(
+        index._votes(query, index._eligible(None)),
+        index._votes_reference(query, index._eligible(None)),
+    )
     index.remove([3])
-    assert np.allclose(index._votes(query), index._votes_reference(query))
+    assert np.allclose(
+        index._votes(query, index._eligible(None)),
+        index._votes_reference(query, index._eligible(None)),
+    )
