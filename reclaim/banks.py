@@ -30,6 +30,7 @@ from reclaim.store import (
     SignalRepository,
     SignalStatus,
     Store,
+    holds_live_payload,
     payload_digest,
 )
 from reclaim.store.audit import AuditRepository
@@ -352,7 +353,7 @@ def export_changes(
         repository = SignalRepository(session)
         page = repository.signal_changes(bank.id, since, limit)
         payloads = repository.signal_payloads(
-            [s.id for s in page if _carries_payload(s.type, s.status)]
+            [s.id for s in page if holds_live_payload(s.type, s.status)]
         )
         AuditRepository(session).audit_append(
             _actor(principal, None),
@@ -367,10 +368,6 @@ def export_changes(
             )
             for s in page
         ]  # fmt: skip
-
-
-def _carries_payload(signal_type: str, status: str) -> bool:
-    return signal_type == SignalType.KEYPOINTS.value and status == SignalStatus.ACTIVE.value
 
 
 def withdraw_signal(

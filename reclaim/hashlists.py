@@ -21,7 +21,7 @@ from typing import Any, Final, TextIO
 
 from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing.base import SignalType, normalise_signal
-from reclaim.hashing.keypoints import MAX_FEATURES, MIN_INLIERS, features_from_bytes
+from reclaim.hashing.keypoints import MAX_PAYLOAD_BYTES, MIN_INLIERS, features_from_bytes
 from reclaim.store import NewSignal, payload_digest
 
 _KEYPOINTS: Final = SignalType.KEYPOINTS.value
@@ -30,7 +30,6 @@ _HEX_FIELDS: Final = tuple(t.value for t in SignalType if t is not SignalType.KE
 _PROBLEMS_SHOWN: Final = 20
 
 #: The largest payload ``features_from_bytes`` reads: a 12-byte header, 38 bytes a feature.
-MAX_PAYLOAD_BYTES: Final = 12 + 38 * MAX_FEATURES
 #: The same in base64 characters.
 MAX_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_PAYLOAD_BYTES / 3)
 

@@ -43,7 +43,14 @@ from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
 from reclaim.index import HammingIndex
 from reclaim.index.features import FeatureIndex, FeatureMatch
-from reclaim.store import BankKind, SignalChange, SignalRepository, SignalStatus, Store
+from reclaim.store import (
+    BankKind,
+    SignalChange,
+    SignalRepository,
+    SignalStatus,
+    Store,
+    holds_live_payload,
+)
 from reclaim.store.models import Bank, OrganisationKind
 from reclaim.store.organisations import OrganisationRepository
 
@@ -127,11 +134,7 @@ class _Found(NamedTuple):
 
 def _wanted_payloads(changes: Sequence[SignalChange]) -> list[int]:
     """The keypoints signals among ``changes`` that will be held (so need their features)."""
-    return [
-        c.id
-        for c in changes
-        if c.type == SignalType.KEYPOINTS.value and c.status == SignalStatus.ACTIVE.value
-    ]
+    return [c.id for c in changes if holds_live_payload(c.type, c.status)]
 
 
 def _usable(change: SignalChange, features: dict[int, Features]) -> bool:

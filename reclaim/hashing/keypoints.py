@@ -95,6 +95,8 @@ _RECORD: Final = np.dtype(
 )
 #: More features than any setting asks for: a larger blob is refused, not parsed.
 MAX_FEATURES: Final = 4096
+#: The largest binary form ``features_from_bytes`` accepts.
+MAX_PAYLOAD_BYTES: Final = _HEADER.size + MAX_FEATURES * _RECORD.itemsize
 
 
 def features_to_bytes(features: Features) -> bytes:

@@ -3,7 +3,13 @@
 from reclaim.store.banks import BankRepository
 from reclaim.store.database import Store
 from reclaim.store.models import Bank, BankKind, Signal, SignalStatus
-from reclaim.store.signals import NewSignal, SignalChange, SignalRepository, payload_digest
+from reclaim.store.signals import (
+    NewSignal,
+    SignalChange,
+    SignalRepository,
+    holds_live_payload,
+    payload_digest,
+)
 
 __all__ = [
     "Bank",
@@ -15,5 +21,6 @@ __all__ = [
     "SignalRepository",
     "SignalStatus",
     "Store",
+    "holds_live_payload",
     "payload_digest",
 ]

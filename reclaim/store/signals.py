@@ -49,6 +49,12 @@ class SignalChange:
     seq: int
 
 
+def holds_live_payload(signal_type: str, status: str) -> bool:
+    """Whether a signal's payload is still wanted: an active ``keypoints`` signal's (what
+    the matcher loads and a partner's export carries)."""
+    return signal_type == SignalType.KEYPOINTS.value and status == SignalStatus.ACTIVE.value
+
+
 class SignalRepository:
     """Signals, read and changed within the caller's session."""
 
