@@ -35,6 +35,7 @@ from reclaim.hashing.keypoints import (
     MAX_DESCRIPTOR_DISTANCE,
     MIN_INLIERS,
     Features,
+    agreeing_votes,
     hamming_matrix,
     inliers,
 )
@@ -47,6 +48,13 @@ CROWDED: Final = 256
 #: Votes an image needs before it is verified, and how many images are verified at most.
 MIN_VOTES: Final = 5
 CANDIDATES: Final = 10
+#: Votes one of them must roughly place (``keypoints.agreeing_votes``) for an image to be
+#: verified: at least ``AGREEING_VOTES`` and ``AGREEING_SHARE`` of them (many chance votes
+#: agree by chance, a few), or half of them (a copy with few votes may still have many
+#: inliers). Chance votes rarely agree, so most wrong candidates cost a glance: in the
+#: robustness benchmark two in three were passed over, and no copy was lost to it.
+AGREEING_VOTES: Final = 5
+AGREEING_SHARE: Final = 0.1
 #: A vote counts only when its nearest descriptor is this much nearer than the nearest in
 #: any other image (Lowe's ratio test, applied to votes): textures' descriptors resemble
 #: many others, and without it their chance votes crowded true images out of the
@@ -68,6 +76,7 @@ class FeatureMatch:
 class _Segment:
     words: NDArray[np.uint64]  # (m, 4): the descriptors
     owners: NDArray[np.int32]  # (m,): the image slot of each descriptor
+    positions: NDArray[np.int32]  # (m,): each descriptor's place in its image's features
     keys: NDArray[np.uint32]  # (CHUNKS, m): each piece's values, sorted
     rows: NDArray[np.int32]  # (CHUNKS, m): the descriptor each sorted value comes from
 
@@ -176,17 +185,20 @@ class FeatureIndex:
         return eligible
 
     def _verify(
-        self,
-        views: Sequence[Features],
-        votes: Sequence[NDArray[np.float64]],
-        min_inliers: int,
+        self, views: Sequence[Features], votes: Sequence[_Votes], min_inliers: int
     ) -> list[FeatureMatch]:
         best: dict[int, int] = {}
-        for view, tally in zip(views, votes, strict=True):
+        for view, cast in zip(views, votes, strict=True):
+            tally = cast.tally
             order = np.argsort(-tally, kind="stable")[:CANDIDATES]
             for slot in order[tally[order] >= MIN_VOTES].tolist():
                 features = self._features[slot]
                 if features is None:
+                    continue
+                query, position = cast.pairs(slot)
+                agreeing = agreeing_votes(view, features, query, position)
+                enough = agreeing >= max(AGREEING_VOTES, AGREEING_SHARE * len(query))
+                if not enough and 2 * agreeing < len(query):
                     continue
                 found = inliers(view, features)
                 ident = self._ident[slot]
@@ -195,41 +207,38 @@ class FeatureIndex:
         matches = [FeatureMatch(ident, count) for ident, count in best.items()]
         return sorted(matches, key=lambda m: (-m.inliers, m.ident))
 
-    def _votes(
-        self, descriptors: NDArray[np.uint8], eligible: NDArray[np.bool_]
-    ) -> NDArray[np.float64]:
+    def _votes(self, descriptors: NDArray[np.uint8], eligible: NDArray[np.bool_]) -> _Votes:
         """Per slot, how many query descriptors have their nearest found descriptor there
         (withdrawn slots are passed over; a vote tied between slots is shared)."""
         slots_total = len(self._ident)
         if not len(descriptors) or not slots_total:
-            return np.zeros(slots_total, np.float64)
+            return _Votes.none(slots_total)
         pieces = _pieces(descriptors)  # (CHUNKS, n)
         words = as_words(descriptors)
         # Per query descriptor: nearest distance, its slot, nearest in another slot, tie.
         nearest = np.zeros((len(descriptors), 4), np.int64)
         nearest[:, 0], nearest[:, 1], nearest[:, 2] = MAX_DESCRIPTOR_DISTANCE + 1, -1, NO_SECOND
-        triples = [
-            _nominees(segment, words, pieces, eligible, nearest) for segment in self._segments
-        ]
-        query, bits, slot = (np.concatenate([t[i] for t in triples]) for i in range(3))
+        found = [_nominees(segment, words, pieces, eligible, nearest) for segment in self._segments]
+        query, bits, slot, position = (np.concatenate([f[i] for f in found]) for i in range(4))
         # A query descriptor votes for the image of the nearest descriptor it found, when
         # that is clearly nearer than any other image's (a shared piece only nominates;
         # unrelated photos share many, and textures' descriptors resemble many others).
         closest = nearest[query, 0]
         distinct = closest < VOTE_RATIO * nearest[query, 2]
         keep = (bits == closest) & distinct
-        return _tally(query[keep], slot[keep], slots_total)
+        return _Votes.of(query[keep], slot[keep], position[keep], slots_total)
 
     def _votes_reference(
         self, descriptors: NDArray[np.uint8], eligible: NDArray[np.bool_]
-    ) -> NDArray[np.float64]:
+    ) -> _Votes:
         slots_total = len(self._ident)
         held = [(slot, f) for slot, f in enumerate(self._features) if f is not None]
         held = [(slot, f) for slot, f in held if eligible[slot]]
         if not len(descriptors) or not held:
-            return np.zeros(slots_total, np.float64)
+            return _Votes.none(slots_total)
         everything = np.concatenate([f.descriptors for _, f in held])
         owner = np.concatenate([np.full(len(f), slot) for slot, f in held])
+        position = np.concatenate([np.arange(len(f)) for _, f in held])
         distances = hamming_matrix(descriptors, everything)
         least = distances.min(axis=1, keepdims=True)
         first_owner = owner[distances.argmin(axis=1)]
@@ -237,7 +246,7 @@ class FeatureIndex:
         second = np.where(others, distances, NO_SECOND).min(axis=1, keepdims=True)
         voting = (least <= MAX_DESCRIPTOR_DISTANCE) & (least < VOTE_RATIO * second)
         query, column = np.nonzero((distances == least) & voting)
-        return _tally(query, owner[column], slots_total)
+        return _Votes.of(query, owner[column], position[column], slots_total)
 
     # --- segments -------------------------------------------------------------------
 
@@ -247,10 +256,11 @@ class FeatureIndex:
         owners = np.concatenate(
             [np.full(len(f), slot, np.int32) for slot, f in held if f is not None]
         )
+        positions = np.concatenate([np.arange(len(f), dtype=np.int32) for _, f in held if f])
         pieces = _pieces(descriptors)
         order = np.argsort(pieces, axis=1, kind="stable").astype(np.int32)
         sorted_keys = np.take_along_axis(pieces, order, axis=1)
-        return _Segment(as_words(descriptors).copy(), owners, sorted_keys, order)
+        return _Segment(as_words(descriptors).copy(), owners, positions, sorted_keys, order)
 
     def _compact(self) -> None:
         """Merge the smaller segments into one, or everything once they outweigh the
@@ -285,35 +295,67 @@ def _nominees(
     pieces: NDArray[np.uint32],
     alive: NDArray[np.bool_],
     nearest: NDArray[np.int64],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32]]:
-    """(query, bits, slot) of the segment's nominees no further than the nearest so far
-    (``nearest``, updated; see ``kernels.feature_nominees``)."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32], NDArray[np.int32]]:
+    """(query, bits, slot, position) of the segment's nominees no further than the nearest
+    so far (``nearest``, updated; see ``kernels.feature_nominees``)."""
     size = 8 * len(words)
     while True:
         out_query, out_bits = np.empty(size, np.int64), np.empty(size, np.int64)
-        out_slot = np.empty(size, np.int32)
+        out_row = np.empty(size, np.int32)
         trial = nearest.copy()
         found = feature_nominees(
             words, pieces, segment.keys, segment.rows, segment.words, segment.owners, alive,
-            CROWDED, MAX_DESCRIPTOR_DISTANCE, trial, out_query, out_bits, out_slot,
+            CROWDED, MAX_DESCRIPTOR_DISTANCE, trial, out_query, out_bits, out_row,
         )  # fmt: skip
         if found >= 0:
             nearest[:] = trial
-            return out_query[:found], out_bits[:found], out_slot[:found]
+            rows = out_row[:found]
+            return (
+                out_query[:found],
+                out_bits[:found],
+                segment.owners[rows],
+                segment.positions[rows],
+            )
         size *= 4
 
 
-def _tally(
-    query: NDArray[np.integer], slot: NDArray[np.integer], slots_total: int
-) -> NDArray[np.float64]:
-    """Votes per slot from (query descriptor, nearest slot) pairs: each query descriptor
-    has one vote, shared evenly by the slots it is nearest to (an image registered twice
-    is not found under one id only), however many of a slot's descriptors tie."""
-    pairs = np.unique(query.astype(np.int64) * slots_total + slot.astype(np.int64))
-    voter = pairs // slots_total
-    shares = 1.0 / np.bincount(voter)[voter]
-    tally = np.bincount(pairs % slots_total, weights=shares, minlength=slots_total)
-    return np.asarray(tally, dtype=np.float64)
+@dataclass(frozen=True, slots=True)
+class _Votes:
+    """A view's votes: ``tally`` per slot, and each vote's query descriptor, slot and the
+    position of the nearest descriptor in that slot's features (ties give several)."""
+
+    tally: NDArray[np.float64]
+    query: NDArray[np.int64]
+    slot: NDArray[np.int64]
+    position: NDArray[np.int64]
+
+    @classmethod
+    def none(cls, slots_total: int) -> _Votes:
+        empty = np.zeros(0, np.int64)
+        return cls(np.zeros(slots_total, np.float64), empty, empty, empty)
+
+    @classmethod
+    def of(
+        cls,
+        query: NDArray[np.integer],
+        slot: NDArray[np.integer],
+        position: NDArray[np.integer],
+        slots_total: int,
+    ) -> _Votes:
+        """Each query descriptor has one vote, shared evenly by the slots it is nearest to
+        (an image registered twice is not found under one id only), however many of a
+        slot's descriptors tie."""
+        voters, slots = query.astype(np.int64), slot.astype(np.int64)
+        pairs = np.unique(voters * slots_total + slots)
+        voter = pairs // slots_total
+        shares = 1.0 / np.bincount(voter)[voter]
+        tally = np.bincount(pairs % slots_total, weights=shares, minlength=slots_total)
+        return cls(np.asarray(tally, np.float64), voters, slots, position.astype(np.int64))
+
+    def pairs(self, slot: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(query descriptor, registered feature) of the votes for ``slot``."""
+        mine = self.slot == slot
+        return self.query[mine], self.position[mine]
 
 
 def _pieces(descriptors: NDArray[np.uint8]) -> NDArray[np.uint32]:

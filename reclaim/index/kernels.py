@@ -290,14 +290,14 @@ def feature_nominees(
     nearest: Any,
     out_query: Any,
     out_bits: Any,
-    out_slot: Any,
+    out_row: Any,
 ) -> int:  # pragma: no cover - compiled
     """For ``reclaim.index.features``: each query descriptor's registered descriptors that
     share one of its pieces (in pieces shared by at most ``crowded``), of live slots, within
     ``limit`` bits. ``nearest`` (queries, 4), updated: the nearest distance seen so far,
     its slot, the nearest distance in another slot (ties at the nearest excepted, so an
     image held twice keeps its vote) and whether another slot ties at the nearest. Writes
-    (query, bits, slot) of the nominees no further than the nearest so far; returns how
+    (query, bits, row) of the nominees no further than the nearest so far; returns how
     many, or -1 when the output is full."""
     found = 0
     for query in range(query_pieces.shape[1]):
@@ -331,6 +331,6 @@ def feature_nominees(
                     continue
                 if found == len(out_query):
                     return -1
-                out_query[found], out_bits[found], out_slot[found] = query, bits, slot
+                out_query[found], out_bits[found], out_row[found] = query, bits, row
                 found += 1
     return found

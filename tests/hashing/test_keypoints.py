@@ -12,6 +12,7 @@ from PIL import Image
 from reclaim.errors import HashFormatError
 from reclaim.hashing import keypoints
 from reclaim.hashing.keypoint_kernels import (
+    agreement,
     describe,
     harris_response,
     orientation,
@@ -214,3 +215,28 @@ def test_the_compiled_correspondences_equal_the_reference(photos: list[Path]) ->
         slow = keypoints.correspondences_reference(query, reference)
         assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
     assert len(keypoints.correspondences(query, first)[0]) > 50
+
+
+def test_the_compiled_proposal_agreement_equals_the_reference() -> None:
+    rng = np.random.default_rng(6)
+    # 60 correspondences under one transform (the first 40) and scattered ones.
+    source = rng.random((60, 2))
+    turn, size = 0.3, 0.7
+    rotation = size * np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])
+    target = source @ rotation + 0.1
+    target[40:] = rng.random((20, 2))
+    proposers = np.arange(0, 60, 2)
+    angles = np.where(proposers < 40, turn, rng.uniform(-np.pi, np.pi, len(proposers)))
+    cos, sin = size * np.cos(angles), size * np.sin(angles)
+    tolerance = keypoints.GUESS_TOLERANCE
+    fast = agreement(proposers, source, target, cos, sin, tolerance=tolerance)
+    assert fast == keypoints.agreement_reference(
+        proposers, source, target, cos, sin, tolerance=tolerance
+    )
+    assert proposers[fast[0]] < 40 and fast[1] >= 40
+    # A shuffled order still picks an agreeing proposal, the first of equals.
+    shuffled = rng.permutation(len(proposers))
+    args = (proposers[shuffled], source, target, cos[shuffled], sin[shuffled])
+    assert agreement(*args, tolerance=tolerance) == keypoints.agreement_reference(
+        *args, tolerance=tolerance
+    )
