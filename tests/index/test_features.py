@@ -184,14 +184,17 @@ def test_a_copy_s_votes_agree_and_chance_votes_do_not(
     mine, positions = votes.pairs(ident)
     features = registered["astronaut.jpg"]
     assert agreeing_votes(view, features, mine, positions) >= 0.5 * len(mine) >= 5
-    # As many chance votes as a wrong candidate gets, each naming a registered feature at
-    # random; many of them agree by chance a little, but no more than one in ten.
+    # As many chance votes as a wrong candidate typically gets (in the robustness
+    # benchmark's bank, 10 to 20), each naming a registered feature at random: a few agree
+    # by chance, fewer than the look asks. (In a bank of a few images wrong ones collect
+    # hundreds of votes and a tenth of those can agree by chance: verification, not this
+    # look, rejects them.)
     rng = np.random.default_rng(3)
-    for count in (20, len(mine)):
-        voters = rng.choice(mine, count, replace=False)
-        scattered = rng.integers(0, len(features), count)
+    for _ in range(5):
+        voters = rng.choice(mine, 20, replace=False)
+        scattered = rng.integers(0, len(features), 20)
         agreeing = agreeing_votes(view, features, voters, scattered)
-        assert agreeing < max(feature_index.AGREEING_VOTES, 0.1 * count), (agreeing, count)
+        assert agreeing < feature_index.AGREEING_VOTES, agreeing
 
 
 def test_unrelated_photos_match_nothing(
