@@ -514,6 +514,27 @@ def _encoded(path: Path, size: tuple[int, int] | None) -> bytes:
     return buffer.getvalue()
 
 
+def _override(setting: str) -> str:
+    """Change one module-level setting of the matching code for this run."""
+    from reclaim.hashing import keypoints  # noqa: PLC0415
+    from reclaim.index import features  # noqa: PLC0415
+
+    name, _, text = setting.partition("=")
+    modules = [m for m in (keypoints, features) if name.isupper() and hasattr(m, name)]
+    if not modules or not text:
+        raise SystemExit(f"--set {setting!r}: not NAME=VALUE of a setting of those modules")
+    current = getattr(modules[0], name)
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise SystemExit(f"--set {setting!r}: {name} is not a number")
+    try:
+        value = type(current)(float(text))
+    except ValueError:
+        raise SystemExit(f"--set {setting!r}: {text!r} is not a number") from None
+    for module in modules:
+        setattr(module, name, value)
+    return f"{name} = {value} (was {current})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=2, help="edits per photo and class")
@@ -521,6 +542,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pairs", action="store_true", help="single edits only")
     parser.add_argument("--only", default="", help="comma-separated edit classes to run")
     parser.add_argument("--json", type=Path, help="also write the tallies as JSON here")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="run with a setting of reclaim.hashing.keypoints or reclaim.index.features "
+        "changed (e.g. REGISTERED_SHARE_EXPONENT=1.0), to measure a lever; repeatable",
+    )
     parser.add_argument("--cost-only", action="store_true", help="only measure what a query costs")
     parser.add_argument(
         "--scale",
@@ -529,6 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "memory at each, and stop",
     )
     args = parser.parse_args(argv)
+    for setting in args.set:
+        print(f"setting {_override(setting)}")
 
     print("Machine")
     for key, value in machine_info(["numpy", "pillow", "augly"]).items():

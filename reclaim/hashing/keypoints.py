@@ -145,8 +145,8 @@ def features_from_bytes(data: bytes, source: str = "features") -> Features:
 #: A query looks for more corners, at a larger base, than a registration keeps: a copy
 #: may hold the photo small (a screenshot) or cut (a crop). A query smaller than
 #: ``QUERY_BASE_SIDE`` keeps its own size (down to ``QUERY_MIN_BASE_SIDE``): enlarging it
-#: adds no detail, costs up to 2.25 times the pixels, and in the robustness benchmark
-#: found fewer copies (3,765 of 3,825 enlarged to 768, 3,779 at their own size).
+#: adds no detail, costs up to 2.25 times the pixels, and found fewer copies in the
+#: robustness benchmark (``--set QUERY_MIN_BASE_SIDE=768`` enlarges every query).
 QUERY_FEATURES: Final = 1000
 QUERY_BASE_SIDE: Final = 768
 QUERY_MIN_BASE_SIDE: Final = 512
@@ -170,8 +170,9 @@ REGISTERED_BASE_SIDE: Final = 512
 REGISTERED_LEVELS: Final = 7
 #: Registration shares its corners among levels by the square root of their area, not by
 #: area: a copy held small (a screenshot, a crop then scaled) meets only the coarse
-#: levels, which by area kept 4 to 13 corners, too few for 12 inliers. In the robustness
-#: benchmark: 3,798 of 3,825 copies found against 3,778 by area (3,793 with exponent 0.3).
+#: levels, which by area kept 4 to 13 corners, too few for 12 inliers. The robustness
+#: benchmark found 3,798 of 3,825 copies at git 4c1a6c1, 3,779 by area at 7879b71
+#: (``--set REGISTERED_SHARE_EXPONENT=1.0`` shares by area).
 REGISTERED_SHARE_EXPONENT: Final = 0.5
 
 

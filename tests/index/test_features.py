@@ -166,7 +166,7 @@ def test_wrong_candidates_are_passed_over_without_verification(
         candidates += sum(int((v.tally >= feature_index.MIN_VOTES).sum()) for v in votes)
     assert candidates >= 2 * len(UNRELATED)
     # In a bank this small each image collects many chance votes, and many agree by
-    # chance too; in the robustness benchmark's bank of 25, two in three are passed over.
+    # chance too, so fewer are passed over than in a larger bank.
     assert len(verified) <= 0.85 * candidates, (len(verified), candidates)
     verified.clear()
     ident = BANK.index("coffee.jpg")
@@ -184,11 +184,10 @@ def test_a_copy_s_votes_agree_and_chance_votes_do_not(
     mine, positions = votes.pairs(ident)
     features = registered["astronaut.jpg"]
     assert agreeing_votes(view, features, mine, positions) >= 0.5 * len(mine) >= 5
-    # As many chance votes as a wrong candidate typically gets (in the robustness
-    # benchmark's bank, 10 to 20), each naming a registered feature at random: a few agree
-    # by chance, fewer than the look asks. (In a bank of a few images wrong ones collect
-    # hundreds of votes and a tenth of those can agree by chance: verification, not this
-    # look, rejects them.)
+    # As many chance votes as a wrong candidate gets in a bank of some size, each naming
+    # a registered feature at random: a few agree by chance, fewer than the look asks.
+    # (In a bank of a few images wrong ones collect hundreds of votes and a tenth of
+    # those can agree by chance: verification, not this look, rejects them.)
     rng = np.random.default_rng(3)
     for _ in range(5):
         voters = rng.choice(mine, 20, replace=False)
