@@ -28,6 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
+
+# Imported at collection, not lazily by ``schemathesis.openapi.from_dict`` mid-run: pytest
+# parses plugin modules to rewrite their asserts, and on CPython 3.11.7 a parse late in
+# the run can fail with "AST constructor recursion depth mismatch" (CPython gh-106905,
+# fixed in 3.11.8), which once failed this module in CI.
+from schemathesis.specs.openapi import schemas as _openapi_schemas  # noqa: F401
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
