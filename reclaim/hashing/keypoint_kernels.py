@@ -73,7 +73,7 @@ def _peaks(response: Any, edge: int, ys: Any, xs: Any) -> int:  # pragma: no cov
     height, width = response.shape
     found = 0
     # Per row: the largest of each column's five rows, then of five such columns; plain
-    # loops the compiler vectorises (testing each pixel's neighbours took half as long again).
+    # loops the compiler vectorises (testing each pixel's neighbours took longer).
     across = np.empty(width, np.float32)
     for y in range(edge, height - edge):
         for x in range(edge - 2, width - edge + 2):
@@ -114,7 +114,7 @@ def _describe(  # pragma: no cover - compiled
     smooth: Any, ys: Any, xs: Any, cos: Any, sin: Any, pattern: Any, mirror: bool, out: Any
 ) -> None:
     # A byte is gathered in a register and the pattern read as floats once: writing each
-    # bit back to ``out`` and converting the pattern per bit cost five times the sampling.
+    # bit back to ``out`` and converting the pattern per bit cost more than the sampling.
     px1, py1 = pattern[:, 0].astype(np.float64), pattern[:, 1].astype(np.float64)
     px2, py2 = pattern[:, 2].astype(np.float64), pattern[:, 3].astype(np.float64)
     for k in range(len(ys)):
@@ -233,7 +233,7 @@ def _harris_response(  # pragma: no cover - compiled
     padded = np.empty((3, width + 2 * radius), np.float32)  # one row of products
     ring = np.zeros((taps, 3, width), np.float32)  # the last rows, filtered along x
     around = np.empty((3, width + 2), np.float32)
-    # The three sums in one pass over the ring (three passes took twice as long).
+    # The three sums in one pass over the ring (three passes took longer).
     sum_xx, sum_yy = np.empty(width, np.float32), np.empty(width, np.float32)
     sum_xy = np.empty(width, np.float32)
     for row in range(height + radius):
@@ -349,8 +349,8 @@ def _agreement(  # pragma: no cover - compiled
         for j in range(len(source)):
             offset_x = source[j, 0] - source[p, 0]
             offset_y = source[j, 1] - source[p, 1]
-            placed_x = cos[k] * offset_x - sin[k] * offset_y + target[p, 0]
-            placed_y = sin[k] * offset_x + cos[k] * offset_y + target[p, 1]
+            placed_x = cos[p] * offset_x - sin[p] * offset_y + target[p, 0]
+            placed_y = sin[p] * offset_x + cos[p] * offset_y + target[p, 1]
             error_x, error_y = placed_x - target[j, 0], placed_y - target[j, 1]
             if error_x * error_x + error_y * error_y < squared:
                 count += 1
@@ -368,9 +368,10 @@ def agreement(
     *,
     tolerance: float,
 ) -> tuple[int, int]:
-    """Which proposal most correspondences agree with (the first of equals), and how many
-    do; see ``reclaim.hashing.keypoints.agreement_reference``, the reference this must
-    equal."""
+    """Which of the ``proposers`` (correspondences, each turning and scaling by its own
+    ``cos`` and ``sin``) most correspondences agree with, as an index into ``proposers``
+    (the first of equals), and how many do; see
+    ``reclaim.hashing.keypoints.agreement_reference``, the reference this must equal."""
     best, count = _agreement(
         np.ascontiguousarray(proposers, np.int64),
         np.ascontiguousarray(source, np.float64),

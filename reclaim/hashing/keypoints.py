@@ -496,12 +496,8 @@ def inliers(query: Features, reference: Features) -> int:
         closeness = _pair_distances(query.descriptors[qi], reference.descriptors[ri])
         proposers = np.sort(np.argsort(closeness, kind="stable")[:MAX_PROPOSALS])
     source, target, cos, sin = _proposals(query, reference, qi, ri)
-    cos, sin = cos[proposers], sin[proposers]
     best, _ = agreement(proposers, source, target, cos, sin, tolerance=GUESS_TOLERANCE)
-    keep = slice(best, best + 1)
-    chosen = _agreeing(
-        proposers[keep], source, target, cos[keep], sin[keep], tolerance=GUESS_TOLERANCE
-    )[0]
+    chosen = _agreeing(proposers[[best]], source, target, cos, sin, tolerance=GUESS_TOLERANCE)[0]
     for _ in range(2):
         if chosen.sum() < 3:
             return 0
@@ -526,7 +522,6 @@ def agreeing_votes(
     # Votes tied between a corner's copies on several levels can number thousands; a
     # sample of them proposes, all are counted.
     proposers = np.unique(np.linspace(0, len(qi) - 1, min(len(qi), MAX_PROPOSALS)).astype(np.int64))
-    cos, sin = cos[proposers], sin[proposers]
     return agreement(proposers, source, target, cos, sin, tolerance=VOTE_TOLERANCE)[1]
 
 
@@ -553,10 +548,11 @@ def _agreeing(
     *,
     tolerance: float,
 ) -> NDArray[np.bool_]:
-    """Per proposal (correspondence ``proposers[k]``'s positions, turned and scaled by
-    ``cos[k]`` and ``sin[k]``), which correspondences it places within ``tolerance`` of
+    """Per proposal (correspondence ``p`` of ``proposers``, turned and scaled by its
+    ``cos[p]`` and ``sin[p]``), which correspondences it places within ``tolerance`` of
     their targets."""
-    # Proposal k maps p to R_k (p - source_k) + target_k.
+    # Proposal p maps x to R_p (x - source_p) + target_p.
+    cos, sin = cos[proposers], sin[proposers]
     offset = source[None, :, :] - source[proposers, None, :]  # (k, n, 2)
     placed_x = cos[:, None] * offset[..., 0] - sin[:, None] * offset[..., 1]
     placed_y = sin[:, None] * offset[..., 0] + cos[:, None] * offset[..., 1]
