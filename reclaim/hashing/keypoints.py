@@ -24,6 +24,7 @@ be compared.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import Final
@@ -245,7 +246,7 @@ def _detect(
     for number, (grey, share) in enumerate(zip(pyramid, shares, strict=True)):
         ys, xs = _corners(grey, int(share))
         if len(ys):
-            angle = orientation(grey, ys, xs, _CIRCLE_DY, _CIRCLE_DX)
+            angle = orientation(grey, ys, xs, _CIRCLE_ROWS)
             found.append(_Level(number, _gaussian(grey, 2.0), ys, xs, angle))
     return _Detection(found, base_side, extent)
 
@@ -377,6 +378,18 @@ def _circle() -> tuple[NDArray[np.int64], NDArray[np.int64]]:
 
 
 _CIRCLE_DY, _CIRCLE_DX = _circle()
+
+
+def _circle_rows() -> NDArray[np.int64]:
+    """The same disc row by row: offset down, first and last offset across."""
+    rows = []
+    for dy in range(-PATCH_RADIUS, PATCH_RADIUS + 1):
+        span = math.isqrt(PATCH_RADIUS * PATCH_RADIUS - dy * dy)
+        rows.append((dy, -span, span))
+    return np.array(rows, np.int64)
+
+
+_CIRCLE_ROWS: Final = _circle_rows()
 
 
 def orientation_reference(

@@ -133,8 +133,7 @@ def test_the_compiled_orientation_equals_its_reference() -> None:
     grey = (rng.random((80, 90)) * 255).astype(np.float32)
     ys = rng.integers(keypoints.EDGE, 80 - keypoints.EDGE, 40)
     xs = rng.integers(keypoints.EDGE, 90 - keypoints.EDGE, 40)
-    circle = keypoints._CIRCLE_DY, keypoints._CIRCLE_DX
-    fast = orientation(grey, ys, xs, *circle)
+    fast = orientation(grey, ys, xs, keypoints._CIRCLE_ROWS)
     assert np.allclose(fast, keypoints.orientation_reference(grey, ys, xs), atol=1e-4)
 
 
