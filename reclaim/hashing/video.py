@@ -1,0 +1,310 @@
+"""Video fingerprints: vPDQ, frame-wise PDQ with each frame's quality and timestamp.
+
+The signal follows vPDQ (the video hash of Meta's ThreatExchange) so that hash lists pass
+between Reclaim and partners both ways:
+
+- frames are sampled every ``seconds_per_hash`` seconds of the stream's frame rate:
+  frame ``n`` is hashed when ``n % max(1, int(seconds_per_hash * frame_rate)) == 0``,
+  and its timestamp is ``n / frame_rate``;
+- each sampled frame's PDQ hash and quality come from its luminance;
+- the text form of a frame is ``"pdqhex,quality,timestamp"`` (timestamp to three
+  significant digits, as python-threatexchange writes it), and of a video a JSON list of
+  those strings.
+
+Matching (``match_frames``) follows vPDQ's rules too: frames below a quality threshold
+are dropped, each side's frame hashes are made unique, a frame matches when some frame of
+the other side lies within the distance threshold, and a match reports the percentage of
+the query's frames matched and of the target's.
+
+Decoding goes through PyAV, whose wheels bundle FFmpeg. Everything about a video is
+bounded before or while it is decoded (``VideoLimits``): a corrupt, empty, audio-only,
+endless or huge video is refused with a ``MediaError`` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reclaim.errors import (
+    CorruptMedia,
+    EmptyFile,
+    HashFormatError,
+    ImageTooLarge,
+    MediaError,
+    UnsupportedFormat,
+)
+from reclaim.hashing.base import PdqHash
+from reclaim.hashing.exact import exact_hashes
+from reclaim.hashing.pdq import pdq_from_luma
+
+SECONDS_PER_HASH: Final = 1.0
+#: vPDQ's matching defaults.
+QUALITY_THRESHOLD: Final = 50
+DISTANCE_THRESHOLD: Final = 31
+QUERY_MATCH_PERCENT: Final = 80.0
+TARGET_MATCH_PERCENT: Final = 0.0
+#: Significant digits of a frame's timestamp in the text form (python-threatexchange's).
+TIMESTAMP_DIGITS: Final = 3
+#: Frames in a hash list's entry, at most (a 24-hour video at one frame per second).
+MAX_LIST_FRAMES: Final = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class VideoLimits:
+    """Bounds on what Reclaim agrees to decode as video."""
+
+    #: Longest duration, in seconds, by the container's word or by the frames decoded.
+    max_seconds: float = 6 * 3600.0
+    #: Largest frame, in pixels (8K UHD is 33.2 million).
+    max_frame_pixels: int = 8192 * 8192
+    #: Wall-clock seconds one video may take to decode before it is given up.
+    max_decode_seconds: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHash:
+    """One sampled frame: its PDQ hash (with quality) and where it lies in the video."""
+
+    pdq: PdqHash
+    timestamp: float
+
+    def to_text(self) -> str:
+        """vPDQ's text form, ``"pdqhex,quality,timestamp"``."""
+        return f"{self.pdq.hex},{self.pdq.quality},{self.timestamp:.{TIMESTAMP_DIGITS}}"
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "vpdq") -> FrameHash:
+        """A frame from its text form; ``HashFormatError`` names ``source`` and the fault."""
+        parts = text.strip().split(",")
+        if len(parts) != 3:
+            raise HashFormatError(
+                f"{source}: a vPDQ frame is 'pdqhex,quality,timestamp', got {text[:80]!r}"
+            )
+        pdq_hex, quality_text, timestamp_text = parts
+        try:
+            quality, timestamp = int(quality_text), float(timestamp_text)
+        except ValueError:
+            raise HashFormatError(
+                f"{source}: quality and timestamp of a vPDQ frame must be numbers, "
+                f"got {text[:80]!r}"
+            ) from None
+        if not math.isfinite(timestamp) or timestamp < 0:
+            raise HashFormatError(f"{source}: a frame's timestamp must be 0 or more, got {text!r}")
+        try:
+            pdq = PdqHash.parse(pdq_hex, quality)
+        except HashFormatError as exc:
+            raise HashFormatError(f"{source}: {exc}") from None
+        return cls(pdq, timestamp)
+
+
+def frames_to_json(frames: Iterable[FrameHash]) -> str:
+    """A video's frames as vPDQ's JSON list of frame strings."""
+    return json.dumps([frame.to_text() for frame in frames])
+
+
+def frames_from_json(text: str, source: str = "vpdq") -> list[FrameHash]:
+    """Frames from vPDQ's JSON list (refused with ``HashFormatError`` if malformed)."""
+    try:
+        items = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise HashFormatError(f"{source}: not a JSON list of vPDQ frames ({exc})") from None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise HashFormatError(f"{source}: a vPDQ hash is a JSON list of frame strings")
+    if not items:
+        raise HashFormatError(f"{source}: a vPDQ hash needs at least one frame")
+    if len(items) > MAX_LIST_FRAMES:
+        raise HashFormatError(
+            f"{source}: {len(items)} frames, more than the limit of {MAX_LIST_FRAMES}"
+        )
+    return [FrameHash.from_text(item, f"{source} frame {n}") for n, item in enumerate(items)]
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFingerprint:
+    """What a video file yields: its sampled frames and the facts about the stream."""
+
+    frames: tuple[FrameHash, ...]
+    duration: float
+    frame_count: int
+    frame_rate: float
+    codec: str
+    width: int
+    height: int
+    md5: str
+    sha256: str
+
+
+def fingerprint_video(
+    data: bytes,
+    source: str,
+    *,
+    seconds_per_hash: float = SECONDS_PER_HASH,
+    limits: VideoLimits | None = None,
+) -> VideoFingerprint:
+    """The vPDQ frames of a video file's first video stream, with its exact hashes."""
+    import av  # noqa: PLC0415 - FFmpeg is loaded only when a video is decoded
+
+    limits = limits or VideoLimits()
+    if not data:
+        raise EmptyFile(source, "file is empty (0 bytes)")
+    if not seconds_per_hash > 0 or not math.isfinite(seconds_per_hash):
+        raise ValueError(f"seconds_per_hash must be a positive number, got {seconds_per_hash}")
+    began = time.monotonic()
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except av.FFmpegError as exc:
+        raise CorruptMedia(source, f"not a readable video container ({_reason(exc)})") from None
+    with container:
+        if not container.streams.video:
+            kinds = ", ".join(sorted({str(stream.type) for stream in container.streams}))
+            raise UnsupportedFormat(source, f"has no video stream ({kinds or 'no'} streams only)")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        _check_frame(source, width, height, limits)
+        rate = _frame_rate(stream)
+        if rate is None:
+            raise CorruptMedia(source, "the video stream states no frame rate")
+        declared = _declared_seconds(container, stream)
+        if declared is not None and declared > limits.max_seconds:
+            raise MediaError(
+                source,
+                f"lasts {declared:.0f} s, longer than the limit of {limits.max_seconds:.0f} s",
+            )
+        stream.thread_type = "AUTO"
+        every = max(1, int(seconds_per_hash * rate))
+        most_frames = math.ceil(limits.max_seconds * rate) + 1
+        frames: list[FrameHash] = []
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                if count % every == 0:
+                    _check_frame(source, frame.width, frame.height, limits)
+                    luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
+                    frames.append(FrameHash(pdq_from_luma(luma), count / rate))
+                count += 1
+                if count > most_frames:
+                    raise MediaError(
+                        source,
+                        f"holds more than {most_frames} frames, longer than the limit of "
+                        f"{limits.max_seconds:.0f} s",
+                    )
+                if time.monotonic() - began > limits.max_decode_seconds:
+                    raise MediaError(
+                        source,
+                        f"decoding took longer than the limit of {limits.max_decode_seconds:.0f} s",
+                    )
+        except av.FFmpegError as exc:
+            raise CorruptMedia(source, f"video stream cannot be decoded ({_reason(exc)})") from None
+        if not frames:
+            raise CorruptMedia(source, "the video stream holds no decodable frame")
+        codec = stream.codec_context.name
+    exact = exact_hashes(data)
+    return VideoFingerprint(
+        frames=tuple(frames),
+        duration=count / rate,
+        frame_count=count,
+        frame_rate=rate,
+        codec=codec,
+        width=width,
+        height=height,
+        md5=exact.md5,
+        sha256=exact.sha256,
+    )
+
+
+def _frame_rate(stream: object) -> float | None:
+    # vPDQ's rate: the average frame rate, or the stream's base rate when that is unknown.
+    for rate in (getattr(stream, "average_rate", None), getattr(stream, "base_rate", None)):
+        if rate is not None and rate > 0:
+            return float(rate)
+    return None
+
+
+def _declared_seconds(container: object, stream: object) -> float | None:
+    duration, base = getattr(stream, "duration", None), getattr(stream, "time_base", None)
+    if duration is not None and base is not None:
+        return float(duration * base)
+    whole = getattr(container, "duration", None)  # in microseconds (AV_TIME_BASE)
+    return float(whole) / 1_000_000 if whole is not None else None
+
+
+def _check_frame(source: str, width: int, height: int, limits: VideoLimits) -> None:
+    if width <= 0 or height <= 0:
+        raise CorruptMedia(source, f"video frames are {width} x {height} pixels")
+    if width * height > limits.max_frame_pixels:
+        raise ImageTooLarge(
+            source,
+            f"video frames are {width} x {height} pixels, more than the limit of "
+            f"{limits.max_frame_pixels}",
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).strip() or type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------
+# Matching, by vPDQ's rules
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMatch:
+    """How much of two videos matched: the share of each one's frames (unique hashes of
+    good enough quality) within the distance threshold of some frame of the other."""
+
+    query_percent: float
+    target_percent: float
+
+    def passes(
+        self,
+        query_threshold: float = QUERY_MATCH_PERCENT,
+        target_threshold: float = TARGET_MATCH_PERCENT,
+    ) -> bool:
+        """vPDQ's verdict: each percentage at or above its threshold."""
+        return self.query_percent >= query_threshold and self.target_percent >= target_threshold
+
+
+def match_frames(
+    query: Sequence[FrameHash],
+    target: Sequence[FrameHash],
+    *,
+    distance: int = DISTANCE_THRESHOLD,
+    quality: int = QUALITY_THRESHOLD,
+) -> FrameMatch:
+    """The share of the query's and of the target's frames that match the other side."""
+    query_codes, target_codes = _unique_codes(query, quality), _unique_codes(target, quality)
+    if not len(query_codes) or not len(target_codes):
+        return FrameMatch(0.0, 0.0)
+    query_hit = np.zeros(len(query_codes), bool)
+    target_hit = np.zeros(len(target_codes), bool)
+    # A block of query frames at a time: two hour-long videos compare 3,600 x 3,600 pairs.
+    for start in range(0, len(query_codes), _BLOCK):
+        near = _distances(query_codes[start : start + _BLOCK], target_codes) <= distance
+        query_hit[start : start + _BLOCK] = near.any(axis=1)
+        target_hit |= near.any(axis=0)
+    return FrameMatch(100.0 * float(query_hit.mean()), 100.0 * float(target_hit.mean()))
+
+
+_BLOCK: Final = 256
+
+
+def _unique_codes(frames: Sequence[FrameHash], quality: int) -> NDArray[np.uint8]:
+    kept = sorted({frame.pdq.hex for frame in frames if frame.pdq.quality >= quality})
+    if not kept:
+        return np.zeros((0, 32), np.uint8)
+    return np.frombuffer(bytes.fromhex("".join(kept)), np.uint8).reshape(-1, 32)
+
+
+def _distances(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int64]:
+    bits = np.bitwise_count(a[:, None, :] ^ b[None, :, :])
+    return np.asarray(bits.sum(axis=2, dtype=np.int64))

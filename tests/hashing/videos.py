@@ -1,0 +1,79 @@
+"""Test videos made here with PyAV from the sample photos: a slow pan and zoom across a
+photo, so neighbouring frames differ a little and distant ones a lot, as in real footage."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+
+def pan_frames(
+    photo: Path, count: int, size: tuple[int, int] = (320, 240)
+) -> list[NDArray[np.uint8]]:
+    """``count`` RGB frames of ``size`` moving across ``photo`` and closing in on it."""
+    image = Image.open(photo).convert("RGB")
+    width, height = image.size
+    frames = []
+    for n in range(count):
+        progress = n / max(1, count - 1)
+        zoom = 1.0 - 0.35 * progress  # the window shrinks to 65% of the photo
+        window_w, window_h = width * zoom, height * zoom
+        left = (width - window_w) * progress
+        top = (height - window_h) * progress / 2
+        box = (left, top, left + window_w, top + window_h)
+        frames.append(np.asarray(image.resize(size, Image.Resampling.BILINEAR, box=box)))
+    return frames
+
+
+def encode_video(
+    frames: list[NDArray[np.uint8]],
+    *,
+    fps: int = 10,
+    codec: str = "libx264",
+    container: str = "mp4",
+    audio: bool = False,
+) -> bytes:
+    """The frames encoded as a video file (with a second of silence when ``audio``)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=container) as output:
+        height, width = frames[0].shape[:2]
+        stream = output.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        sound = output.add_stream("aac", rate=8000) if audio else None
+        for pixels in frames:
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+        if sound is not None:
+            _add_silence(output, sound)
+    return buffer.getvalue()
+
+
+def encode_audio_only() -> bytes:
+    """A file with one audio stream and no video."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:
+        _add_silence(output, output.add_stream("aac", rate=8000))
+    return buffer.getvalue()
+
+
+def _add_silence(output: av.container.OutputContainer, stream: av.audio.AudioStream) -> None:
+    samples = np.zeros((1, 1024), np.float32)
+    for n in range(8):
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 8000
+        frame.pts = n * 1024
+        frame.time_base = Fraction(1, 8000)
+        for packet in stream.encode(frame):
+            output.mux(packet)
+    for packet in stream.encode():
+        output.mux(packet)
