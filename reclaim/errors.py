@@ -25,10 +25,12 @@
             ├── FileUnreadable   missing, a folder, no permission, a symlink loop
             ├── EmptyFile        zero bytes
             ├── FileTooLarge     more bytes than ``max_file_bytes``
-            ├── UnsupportedFormat not an image in a format Reclaim decodes
+            ├── UnsupportedFormat not an image or video in a format Reclaim decodes
             ├── CorruptMedia     truncated or malformed data the decoder refused
-            └── ImageTooLarge    absurd dimensions or more pixels than ``max_image_pixels``
-                                 (decompression bombs), refused before decoding
+            ├── ImageTooLarge    absurd dimensions or more pixels than ``max_image_pixels``
+            │                    (decompression bombs), refused before decoding
+            ├── VideoTooLong     a video longer than the limit (HTTP 413)
+            └── DecodeTimeout    a file that took longer to decode than the limit
 
 Each class carries a ``code`` (used in JSON output and HTTP error bodies) and the HTTP
 status a web client receives. The CLI maps ``UsageError`` to exit status 2 and per-item
@@ -204,3 +206,16 @@ class CorruptMedia(MediaError):
 class ImageTooLarge(MediaError):
     code = "image_too_large"
     http_status = 413
+
+
+class VideoTooLong(MediaError):
+    """A video longer than the limit, by its header or by the frames it holds."""
+
+    code = "video_too_long"
+    http_status = 413
+
+
+class DecodeTimeout(MediaError):
+    """A file that took longer to decode than the limit allows."""
+
+    code = "decode_timeout"

@@ -6,6 +6,7 @@ import typer
 
 from reclaim.hashing.files import FingerprintOptions
 from reclaim.hashing.media import MediaLimits
+from reclaim.hashing.video import SECONDS_PER_HASH
 from reclaim.matching import Matcher
 from reclaim.settings import Settings, snapshot_dir
 from reclaim.store import Store
@@ -34,6 +35,7 @@ def fingerprint_options(
     *,
     keypoints: bool = False,
     query_features: bool = False,
+    seconds_per_hash: float = SECONDS_PER_HASH,
 ) -> FingerprintOptions:
     return FingerprintOptions(
         limits=MediaLimits(
@@ -45,4 +47,5 @@ def fingerprint_options(
         dihedral=dihedral,
         keypoints=keypoints,
         query_features=query_features,
+        seconds_per_hash=seconds_per_hash,
     )

@@ -25,6 +25,7 @@ from reclaim.hashing.files import (
     fingerprint_file,
     iter_media_paths,
 )
+from reclaim.hashing.video import SECONDS_PER_HASH
 
 #: Below this many files, hashing in this process beats starting worker processes.
 _PARALLEL_THRESHOLD = 16
@@ -42,8 +43,8 @@ def hash_command(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Image files and folders (walked recursively, taking files with an "
-            "image extension).",
+            help="Image and video files and folders (walked recursively, taking files "
+            "with an image or video extension).",
             show_default=False,
         ),
     ],
@@ -71,15 +72,31 @@ def hash_command(
             "about 13 KB a file; JSON only). `reclaim bank import` stores them.",
         ),
     ] = False,
+    seconds_per_hash: Annotated[
+        float,
+        typer.Option(
+            "--seconds-per-hash",
+            min=0.01,
+            help="Videos: hash one frame this many seconds apart (vPDQ's sampling).",
+        ),
+    ] = SECONDS_PER_HASH,
 ) -> None:
-    """Fingerprint images: PDQ with its quality, MD5 and SHA-256.
+    """Fingerprint images and videos: PDQ with its quality, MD5 and SHA-256.
 
-    Prints one result per file with "error" null, or {"code", "message"} when the file
-    could not be hashed. Exit status 1 if any file failed (the rest are still hashed).
+    A video ("kind": "video") gives its vPDQ frames ("vpdq": "pdqhex,quality,timestamp"
+    strings, one frame a second by default), its duration, frame count and codec instead
+    of one PDQ hash. Prints one result per file with "error" null, or {"code", "message"}
+    when the file could not be hashed. Exit status 1 if any file failed (the rest are
+    still hashed).
     """
     if keypoints and output_format is not OutputFormat.JSON:
         raise UsageError("--keypoints needs --format json (the features are too long for a table)")
-    options = fingerprint_options(settings_of(ctx), dihedral=dihedral, keypoints=keypoints)
+    options = fingerprint_options(
+        settings_of(ctx),
+        dihedral=dihedral,
+        keypoints=keypoints,
+        seconds_per_hash=seconds_per_hash,
+    )
     items = list(iter_media_paths(paths))
     workers = jobs or os.cpu_count() or 1
     failed = 0

@@ -2,8 +2,10 @@
 
 This is what ``reclaim hash`` runs. A file's bytes are read once and the image decoded
 once; the exact hashes, the PDQ hash and, when asked for, the local features (to register,
-or the two views a query compares) all come from that. Failures never escape as exceptions: each
-file yields one ``FileFingerprint``, with ``error`` set when it could not be hashed.
+or the two views a query compares) all come from that. A video (known by its container's
+leading bytes) yields its exact hashes and its vPDQ frames instead. Failures never escape
+as exceptions: each file yields one ``FileFingerprint``, with ``error`` set when it could
+not be hashed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from reclaim.hashing.keypoints import (
 )
 from reclaim.hashing.media import MediaLimits, decode_image, is_image_name, read_media_file
 from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
+from reclaim.hashing.video import (
+    SECONDS_PER_HASH,
+    VideoLimits,
+    fingerprint_video,
+    is_video_name,
+    sniff_video,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,9 @@ class FingerprintOptions:
     keypoints: bool = False
     #: Local features to match with (``query_views``; kept out of the record).
     query_features: bool = False
+    #: A video's frames are hashed this many seconds apart (vPDQ's sampling).
+    seconds_per_hash: float = SECONDS_PER_HASH
+    video_limits: VideoLimits = field(default_factory=VideoLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +69,11 @@ class FileFingerprint:
     dihedral: tuple[str, ...] | None = None
     keypoints: bytes | None = None
     views: tuple[Features, Features] | None = field(default=None, compare=False, repr=False)
+    #: A video's sampled frames in vPDQ's text form, and facts about its stream.
+    vpdq: tuple[str, ...] | None = None
+    duration: float | None = None
+    frame_count: int | None = None
+    codec: str | None = None
     error: dict[str, str] | None = None
 
     @property
@@ -91,6 +108,11 @@ class FileFingerprint:
             record["pdq_dihedral"] = list(self.dihedral)
         if self.keypoints is not None:
             record["keypoints"] = base64.b64encode(self.keypoints).decode("ascii")
+        if self.vpdq is not None:
+            record["vpdq"] = list(self.vpdq)
+            record["duration"] = self.duration
+            record["frame_count"] = self.frame_count
+            record["codec"] = self.codec
         return record
 
 
@@ -126,6 +148,8 @@ def check_size(data: bytes, source: str, limits: MediaLimits) -> None:
 def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
     """Every signal of a file's bytes (an upload); raises a ``MediaError`` naming ``source``."""
     check_size(data, source, options.limits)
+    if sniff_video(data) is not None:
+        return _video_fingerprint(data, source, options)
     exact = exact_hashes(data)
     image = decode_image(data, source, options.limits)
     if options.dihedral:
@@ -149,6 +173,24 @@ def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> F
     )
 
 
+def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
+    video = fingerprint_video(
+        data, source, seconds_per_hash=options.seconds_per_hash, limits=options.video_limits
+    )
+    return FileFingerprint(
+        path=source,
+        kind="video",
+        md5=video.md5,
+        sha256=video.sha256,
+        width=video.width,
+        height=video.height,
+        vpdq=tuple(frame.to_text() for frame in video.frames),
+        duration=round(video.duration, 3),
+        frame_count=video.frame_count,
+        codec=video.codec,
+    )
+
+
 def _registered_features(luma: Luma) -> bytes | None:
     """The features to register, or none for an image too plain to match by them."""
     features = features_from_luma(luma)
@@ -156,11 +198,12 @@ def _registered_features(luma: Luma) -> bytes | None:
 
 
 def iter_media_paths(paths: Iterable[Path]) -> Iterator[Path | MediaError]:
-    """Files to fingerprint: each path given, and the image files under each folder given.
+    """Files to fingerprint: each path given, and the image and video files under each
+    folder given.
 
     Files named explicitly are always tried. Folders are walked recursively, following
-    symbolic links, taking files with an image extension; a folder that cannot be read or
-    that a symbolic link leads back to yields an error instead of looping.
+    symbolic links, taking files with an image or video extension; a folder that cannot be
+    read or that a symbolic link leads back to yields an error instead of looping.
     """
     for path in paths:
         if path.is_dir():
@@ -191,7 +234,7 @@ def _walk(root: Path) -> Iterator[Path | MediaError]:
         visited[key] = folder
         subfolders.sort()
         for name in sorted(files):
-            if is_image_name(name):
+            if is_image_name(name) or is_video_name(name):
                 yield Path(folder) / name
     yield from (_unreadable(failure) for failure in failures)
 

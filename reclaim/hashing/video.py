@@ -27,7 +27,7 @@ import io
 import json
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,11 +36,12 @@ from numpy.typing import NDArray
 
 from reclaim.errors import (
     CorruptMedia,
+    DecodeTimeout,
     EmptyFile,
     HashFormatError,
     ImageTooLarge,
-    MediaError,
     UnsupportedFormat,
+    VideoTooLong,
 )
 from reclaim.hashing.base import PdqHash
 from reclaim.hashing.exact import exact_hashes
@@ -56,6 +57,47 @@ TARGET_MATCH_PERCENT: Final = 0.0
 TIMESTAMP_DIGITS: Final = 3
 #: Frames in a hash list's entry, at most (a 24-hour video at one frame per second).
 MAX_LIST_FRAMES: Final = 86_400
+
+
+#: File name extensions taken as video when a folder is walked.
+VIDEO_EXTENSIONS: Final = frozenset(
+    {
+        ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".webm", ".mkv", ".avi", ".wmv",
+        ".asf", ".flv", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".vob", ".ogv",
+    }
+)  # fmt: skip
+#: ISO base media brands of still images (HEIF, AVIF): any other ``ftyp`` is a movie.
+_IMAGE_BRANDS: Final = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1",
+     b"msf1", b"avif", b"avis", b"avci", b"jpeg", b"avcs"}
+)  # fmt: skip
+_TS_PACKET: Final = 188
+
+
+def is_video_name(name: str) -> bool:
+    """Whether a file name has a video extension (used when walking folders)."""
+    return any(name.lower().endswith(suffix) for suffix in VIDEO_EXTENSIONS)
+
+
+def sniff_video(data: bytes) -> str | None:
+    """The container a file's leading bytes announce, if a video one."""
+    return next((name for name, announces in _CONTAINERS if announces(data)), None)
+
+
+_CONTAINERS: Final[tuple[tuple[str, Callable[[bytes], bool]], ...]] = (
+    ("MP4", lambda d: d[4:8] == b"ftyp" and d[8:12] not in _IMAGE_BRANDS),
+    ("QuickTime", lambda d: d[4:8] in (b"moov", b"mdat", b"wide", b"free")),
+    ("Matroska", lambda d: d.startswith(b"\x1a\x45\xdf\xa3")),
+    ("AVI", lambda d: d[:4] == b"RIFF" and d[8:12] == b"AVI "),
+    ("FLV", lambda d: d.startswith(b"FLV\x01")),
+    ("ASF", lambda d: d.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11")),
+    ("Ogg", lambda d: d.startswith(b"OggS") and b"theora" in d[:128]),
+    ("MPEG-PS", lambda d: d.startswith(b"\x00\x00\x01\xba")),
+    (
+        "MPEG-TS",
+        lambda d: len(d) > 2 * _TS_PACKET and d[0] == d[_TS_PACKET] == d[2 * _TS_PACKET] == 0x47,
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +217,7 @@ def fingerprint_video(
             raise CorruptMedia(source, "the video stream states no frame rate")
         declared = _declared_seconds(container, stream)
         if declared is not None and declared > limits.max_seconds:
-            raise MediaError(
+            raise VideoTooLong(
                 source,
                 f"lasts {declared:.0f} s, longer than the limit of {limits.max_seconds:.0f} s",
             )
@@ -192,13 +234,13 @@ def fingerprint_video(
                     frames.append(FrameHash(pdq_from_luma(luma), count / rate))
                 count += 1
                 if count > most_frames:
-                    raise MediaError(
+                    raise VideoTooLong(
                         source,
                         f"holds more than {most_frames} frames, longer than the limit of "
                         f"{limits.max_seconds:.0f} s",
                     )
                 if time.monotonic() - began > limits.max_decode_seconds:
-                    raise MediaError(
+                    raise DecodeTimeout(
                         source,
                         f"decoding took longer than the limit of {limits.max_decode_seconds:.0f} s",
                     )

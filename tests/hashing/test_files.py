@@ -12,6 +12,8 @@ from reclaim.hashing.exact import exact_hashes
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file, iter_media_paths
 from reclaim.hashing.keypoints import features_from_bytes
 from reclaim.hashing.media import MediaLimits
+from reclaim.hashing.video import FrameHash, sniff_video
+from tests.hashing.videos import encode_video, pan_frames
 
 
 def test_fingerprint_of_a_photo_has_every_signal(photos: list[Path]) -> None:
@@ -147,3 +149,58 @@ def test_features_are_computed_only_when_asked_for(photos: list[Path]) -> None:
         features_from_bytes(robust.keypoints)
     )
     assert isinstance(robust.to_record()["keypoints"], str)
+
+
+def test_a_video_gives_its_vpdq_frames_and_stream_facts(tmp_path: Path, photos: list[Path]) -> None:
+    data = encode_video(pan_frames(photos[0], 30), fps=10)
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    result = fingerprint_file(path, FingerprintOptions(dihedral=True, keypoints=True))
+    assert result.ok and result.kind == "video"
+    assert (result.duration, result.frame_count, result.codec) == (3.0, 30, "h264")
+    assert (result.width, result.height) == (320, 240)
+    assert result.md5 == exact_hashes(data).md5 and result.pdq is None
+    assert result.vpdq is not None
+    assert [FrameHash.from_text(text).timestamp for text in result.vpdq] == [0.0, 1.0, 2.0]
+    record = result.to_record()
+    assert record["vpdq"] == list(result.vpdq) and record["frame_count"] == 30
+    sparse = fingerprint_file(path, FingerprintOptions(seconds_per_hash=2.0))
+    assert sparse.vpdq is not None and len(sparse.vpdq) == 2
+
+
+def test_a_corrupt_video_gives_an_error_record_with_its_exact_hashes(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    data = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x13" * 400
+    path.write_bytes(data)
+    result = fingerprint_file(path, FingerprintOptions())
+    assert result.error is not None and result.error["code"] == "corrupt"
+    assert "clip.mp4" in result.error["message"]
+    assert result.md5 == exact_hashes(data).md5
+
+
+@pytest.mark.parametrize(
+    ("head", "container"),
+    [
+        (b"\x00\x00\x00\x18ftypisom", "MP4"),
+        (b"\x00\x00\x00\x14ftypqt  ", "MP4"),
+        (b"\x00\x00\x00\x18ftypheic", None),  # a HEIF photo
+        (b"\x00\x00\x00\x18ftypavif", None),
+        (b"\x1a\x45\xdf\xa3\x01\x00", "Matroska"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", "AVI"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", None),
+        (b"FLV\x01\x05", "FLV"),
+        (b"\x00\x00\x01\xba\x44", "MPEG-PS"),
+        (b"\x47" + b"\x00" * 187 + b"\x47" + b"\x00" * 187 + b"\x47\x00", "MPEG-TS"),
+        (b"\xff\xd8\xff\xe0", None),
+        (b"", None),
+    ],
+)
+def test_videos_are_known_by_their_leading_bytes(head: bytes, container: str | None) -> None:
+    assert sniff_video(head) == container
+
+
+def test_folder_walks_take_video_names_too(tmp_path: Path) -> None:
+    for name in ("a.mp4", "b.MOV", "c.webm", "d.txt", "e.mkv"):
+        (tmp_path / name).write_bytes(b"x")
+    names = [p.name for p in iter_media_paths([tmp_path]) if isinstance(p, Path)]
+    assert names == ["a.mp4", "b.MOV", "c.webm", "e.mkv"]

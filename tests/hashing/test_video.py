@@ -11,11 +11,12 @@ import pytest
 
 from reclaim.errors import (
     CorruptMedia,
+    DecodeTimeout,
     EmptyFile,
     HashFormatError,
     ImageTooLarge,
-    MediaError,
     UnsupportedFormat,
+    VideoTooLong,
 )
 from reclaim.hashing.base import PdqHash
 from reclaim.hashing.pdq import pdq_from_luma
@@ -144,9 +145,9 @@ def test_bad_videos_are_refused_with_the_reason(pan: tuple[list[np.ndarray], byt
         fingerprint_video(encode_audio_only(), "song")
     with pytest.raises(ImageTooLarge, match="320 x 240 pixels, more than the limit of 1000"):
         fingerprint_video(data, "clip", limits=VideoLimits(max_frame_pixels=1000))
-    with pytest.raises(MediaError, match="lasts 6 s, longer than the limit of 5 s"):
+    with pytest.raises(VideoTooLong, match="lasts 6 s, longer than the limit of 5 s"):
         fingerprint_video(data, "clip", limits=VideoLimits(max_seconds=5.0))
-    with pytest.raises(MediaError, match="decoding took longer than the limit of 0 s"):
+    with pytest.raises(DecodeTimeout, match="decoding took longer than the limit of 0 s"):
         fingerprint_video(data, "clip", limits=VideoLimits(max_decode_seconds=0.0))
     with pytest.raises(ValueError, match="seconds_per_hash must be a positive number"):
         fingerprint_video(data, "clip", seconds_per_hash=0.0)
