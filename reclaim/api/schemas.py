@@ -211,6 +211,14 @@ class Fingerprint(BaseModel):
     keypoints: str | None = Field(
         None, description="Local features to register, base64 (when asked for)."
     )
+    vpdq: list[str] | None = Field(
+        None,
+        description="A video's sampled frames in vPDQ's form, 'pdqhex,quality,timestamp' each "
+        "(videos only).",
+    )
+    duration: float | None = Field(None, description="A video's length in seconds.")
+    frame_count: int | None = Field(None, description="A video's frames decoded.")
+    codec: str | None = Field(None, description="A video's codec.")
     error: ErrorDetail | None
 
 

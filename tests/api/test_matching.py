@@ -16,6 +16,7 @@ from reclaim.hashing.files import FingerprintOptions, fingerprint_file
 from reclaim.hashing.keypoints import MIN_INLIERS
 from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
+from tests.hashing.videos import encode_video, pan_frames
 
 
 def _flip(code: str, bits: int) -> str:
@@ -139,6 +140,25 @@ def test_an_uploaded_photo_matches_and_is_fingerprinted_like_the_cli(
     assert hashed.status_code == 200
     assert hashed.json()["pdq"] == expected.pdq
     assert hashed.json()["source"] == photo.name
+
+
+def test_an_uploaded_video_is_fingerprinted_like_the_cli(
+    service: Service, photos: list[Path], tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(encode_video(pan_frames(photos[0], 20), fps=10))
+    expected = fingerprint_file(clip, FingerprintOptions())
+    headers = _bank(service, "centre", "A", ["0" * 64])
+    with clip.open("rb") as handle:
+        hashed = service.client.post(
+            "/v1/hash", files={"file": ("clip.mp4", handle)}, headers=headers
+        )
+    assert hashed.status_code == 200, hashed.text
+    body = hashed.json()
+    assert body["kind"] == "video" and body["pdq"] is None
+    assert expected.vpdq is not None and body["vpdq"] == list(expected.vpdq)
+    assert (body["duration"], body["frame_count"], body["codec"]) == (2.0, 20, "h264")
+    assert body["md5"] == expected.md5
 
 
 def test_an_edited_upload_matches_by_local_features_registered_through_the_api(
