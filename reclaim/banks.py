@@ -20,7 +20,7 @@ from typing import Any, Final, TextIO
 from sqlalchemy.orm import Session
 
 from reclaim.errors import HashFormatError, PermissionDenied, UnknownBankError
-from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.hashing.base import PAYLOAD_TYPES, SignalType, normalise_signal
 from reclaim.hashing.files import FileFingerprint, FingerprintOptions, fingerprint_file
 from reclaim.hashlists import decode_payload, encode_payload, parse_hash_list, signals_of_record
 from reclaim.keys import Principal
@@ -302,6 +302,12 @@ def add_signals(
     return AddReport(added, len(unique) - added, stored, errors)
 
 
+_PAYLOAD_OF: Final = {
+    SignalType.KEYPOINTS: "local features",
+    SignalType.VPDQ: "the video's frames as vPDQ's JSON list, in its canonical form",
+}
+
+
 def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
     kind, value = normalise_signal(str(item.get("type")), str(item.get("value", "")))
     quality = item.get("quality")
@@ -312,14 +318,16 @@ def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
     source = item.get("source")
     encoded = item.get("payload")
     payload = None
-    if kind is SignalType.KEYPOINTS:
+    if kind in PAYLOAD_TYPES:
         if encoded is None:
-            raise HashFormatError("a keypoints signal needs its payload: local features in base64")
-        payload = decode_payload(encoded, "payload")
+            raise HashFormatError(
+                f"a {kind.value} signal needs its payload in base64 ({_PAYLOAD_OF[kind]})"
+            )
+        payload = decode_payload(encoded, "payload", kind.value)
         if payload_digest(payload) != value:
-            raise HashFormatError("keypoints value is not the SHA-256 of its payload")
+            raise HashFormatError(f"{kind.value} value is not the SHA-256 of its payload")
     elif encoded is not None:
-        raise HashFormatError(f"only keypoints signals carry a payload, not {kind.value}")
+        raise HashFormatError(f"only keypoints and vpdq signals carry a payload, not {kind.value}")
     quality = quality if kind is SignalType.PDQ else None
     return NewSignal(kind.value, value, quality, source, payload)
 

@@ -3,7 +3,9 @@
 JSON lines as ``reclaim hash`` writes them, or CSV with ``pdq``, ``md5`` and/or
 ``sha256`` columns (``quality``, ``source`` and ``path`` are read when present). A JSON
 line's ``keypoints`` field holds an image's local features (``features_to_bytes``) in
-standard base64: the signal's value is their SHA-256 and they are stored beside it; CSV
+standard base64, and its ``vpdq`` field a video's frames (vPDQ's list of
+``"pdqhex,quality,timestamp"`` strings): each becomes a signal whose value is the SHA-256
+of its payload, stored beside it (the features; the frames' canonical JSON list). CSV
 lists cannot carry them. A list is checked whole: every bad line is named by number, and
 a list with any bad line is refused whole.
 """
@@ -20,13 +22,22 @@ from collections.abc import Iterator
 from typing import Any, Final, TextIO
 
 from reclaim.errors import HashFormatError, ImportFileError
-from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.hashing.base import PAYLOAD_TYPES, SignalType, normalise_signal
 from reclaim.hashing.keypoints import MAX_PAYLOAD_BYTES, MIN_INLIERS, features_from_bytes
+from reclaim.hashing.video import (
+    MAX_PAYLOAD_BYTES as MAX_VPDQ_PAYLOAD_BYTES,
+)
+from reclaim.hashing.video import (
+    frames_from_list,
+    frames_from_payload,
+    frames_payload,
+)
 from reclaim.store import NewSignal, payload_digest
 
 _KEYPOINTS: Final = SignalType.KEYPOINTS.value
-# Fields holding a hash in hex; the keypoints field holds a payload instead.
-_HEX_FIELDS: Final = tuple(t.value for t in SignalType if t is not SignalType.KEYPOINTS)
+_VPDQ: Final = SignalType.VPDQ.value
+# Fields holding a hash in hex; the keypoints and vpdq fields hold payloads instead.
+_HEX_FIELDS: Final = tuple(t.value for t in SignalType if t not in PAYLOAD_TYPES)
 _PROBLEMS_SHOWN: Final = 20
 
 #: The largest payload ``features_from_bytes`` reads: a 12-byte header, 38 bytes a feature.
@@ -34,20 +45,27 @@ _PROBLEMS_SHOWN: Final = 20
 MAX_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_PAYLOAD_BYTES / 3)
 
 
-def decode_payload(raw: object, field: str = _KEYPOINTS) -> bytes:
-    """The local features a standard base64 string carries, checked; anything else raises
-    ``HashFormatError`` naming ``field``."""
+#: The same for a vPDQ payload.
+MAX_VPDQ_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_VPDQ_PAYLOAD_BYTES / 3)
+
+
+def decode_payload(raw: object, field: str = _KEYPOINTS, kind: str = _KEYPOINTS) -> bytes:
+    """The payload of a ``kind`` signal that a standard base64 string carries, checked
+    (local features; a video's frames, returned in their canonical form); anything else
+    raises ``HashFormatError`` naming ``field``."""
     if not isinstance(raw, str):
         raise HashFormatError(f"{field} must be a base64 string, got {type(raw).__name__}")
-    if len(raw) > MAX_PAYLOAD_CHARS:  # refused before decoding it
+    limit = MAX_VPDQ_PAYLOAD_CHARS if kind == _VPDQ else MAX_PAYLOAD_CHARS
+    if len(raw) > limit:  # refused before decoding it
         raise HashFormatError(
-            f"{field}: {len(raw)} characters, more than the largest local features take "
-            f"({MAX_PAYLOAD_CHARS})"
+            f"{field}: {len(raw)} characters, more than the largest {kind} payload takes ({limit})"
         )
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:  # ValueError: characters beyond ASCII
         raise HashFormatError(f"{field}: not standard base64 ({exc})") from None
+    if kind == _VPDQ:
+        return frames_payload(frames_from_payload(data, field))
     count = len(features_from_bytes(data, field))
     if count < MIN_INLIERS:  # stored, it would never match (registration leaves such out)
         raise HashFormatError(
@@ -86,6 +104,10 @@ def signals_of_record(
     if encoded is not None and encoded != "":
         payload = decode_payload(encoded)
         signals.append(NewSignal(_KEYPOINTS, payload_digest(payload), None, label, payload))
+    frames = record.get(_VPDQ)
+    if frames is not None and frames != []:
+        payload = frames_payload(frames_from_list(frames, _VPDQ))
+        signals.append(NewSignal(_VPDQ, payload_digest(payload), None, label, payload))
     return signals, low
 
 
@@ -118,7 +140,7 @@ def parse_hash_list(
             problems.append(f"{name}:{number}: {exc.message}")
             continue
         if not found and not too_low:
-            problems.append(f"{name}:{number}: no pdq, md5, sha256 or keypoints in this line")
+            problems.append(f"{name}:{number}: no pdq, md5, sha256, keypoints or vpdq in this line")
         signals.extend(found)
         low += too_low
     if problems:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,18 @@ from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing import keypoints
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
 from reclaim.hashing.keypoints import Features, features_to_bytes
+from reclaim.hashing.video import FrameHash, frames_from_payload, frames_payload
 from reclaim.hashlists import (
     MAX_PAYLOAD_BYTES,
     MAX_PAYLOAD_CHARS,
+    MAX_VPDQ_PAYLOAD_CHARS,
     decode_payload,
     encode_payload,
     parse_hash_list,
+    signals_of_record,
 )
 from tests.conftest import photo_features, random_features
+from tests.hashing.videos import encode_video, pan_frames
 
 
 def _jsonl(records: list[dict[str, object]]) -> io.StringIO:
@@ -73,7 +78,7 @@ def test_every_bad_line_is_named_by_number() -> None:
     assert [p.split(":")[1] for p in problems] == ["2", "3", "4", "5", "6", "7"]
     assert "not valid JSON" in problems[0] and "pdq hash (64 hex" in problems[1]
     assert "md5" in problems[2] and "not a JSON object" in problems[3]
-    assert "no pdq, md5, sha256 or keypoints" in problems[4] and "quality" in problems[5]
+    assert "no pdq, md5, sha256, keypoints or vpdq" in problems[4] and "quality" in problems[5]
     assert "nothing was imported" in caught.value.message
 
 
@@ -171,3 +176,48 @@ def test_features_too_few_to_ever_match_are_refused() -> None:
     )
     with pytest.raises(HashFormatError, match="5 features, fewer than the 12"):
         decode_payload(encode_payload(few))
+
+
+def test_a_video_record_gives_a_vpdq_signal_carrying_its_frames(
+    tmp_path: Path, photos: list[Path]
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(encode_video(pan_frames(photos[0], 20), fps=10))
+    record = fingerprint_file(clip, FingerprintOptions()).to_record()
+    signals, low = signals_of_record(record, 50)
+    assert low == 0 and sorted(s.type for s in signals) == ["md5", "sha256", "vpdq"]
+    vpdq = next(s for s in signals if s.type == "vpdq")
+    assert vpdq.payload is not None and vpdq.value == hashlib.sha256(vpdq.payload).hexdigest()
+    assert frames_from_payload(vpdq.payload) == [FrameHash.from_text(t) for t in record["vpdq"]]
+    # The same frames written another way (spacing, letter case) are the same signal.
+    loose = {"vpdq": [text.upper().replace(",", ", ") for text in record["vpdq"]]}
+    assert signals_of_record(loose, 50)[0][0].value == vpdq.value
+
+
+@pytest.mark.parametrize(
+    ("vpdq", "reason"),
+    [
+        ("abc", "JSON list of frame strings"),
+        ([1], "JSON list of frame strings"),
+        (["abc"], "vpdq frame 0: a vPDQ frame is"),
+        ([f"{'0' * 64},100,0.0", f"{'0' * 64},100,-2"], "vpdq frame 1: .*timestamp"),
+    ],
+)
+def test_bad_vpdq_fields_are_refused_by_line(vpdq: object, reason: str) -> None:
+    text = json.dumps({"md5": "a" * 32}) + "\n" + json.dumps({"vpdq": vpdq}) + "\n"
+    with pytest.raises(ImportFileError) as caught:
+        parse_hash_list(io.StringIO(text), "list.jsonl", 50)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith("list.jsonl:2: ")
+    assert re.search(reason, caught.value.problems[0])
+
+
+def test_vpdq_payloads_from_the_api_are_checked_and_made_canonical() -> None:
+    frames = [f"{'AB' * 32},90,0.0", f"{'0' * 64},100,1.0"]
+    loose = base64.b64encode(json.dumps(frames, separators=(",", ":")).encode()).decode()
+    payload = decode_payload(loose, "payload", "vpdq")
+    assert payload == frames_payload([FrameHash.from_text(t) for t in frames])
+    with pytest.raises(HashFormatError, match="payload: a vPDQ list is UTF-8 text"):
+        decode_payload(base64.b64encode(b"\xff\xfe").decode(), "payload", "vpdq")
+    with pytest.raises(HashFormatError, match=r"payload: .* more than the largest vpdq"):
+        decode_payload("A" * (MAX_VPDQ_PAYLOAD_CHARS + 4), "payload", "vpdq")

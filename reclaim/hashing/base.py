@@ -31,9 +31,15 @@ class SignalType(StrEnum):
     MD5 = "md5"
     SHA256 = "sha256"
     KEYPOINTS = "keypoints"
+    VPDQ = "vpdq"
 
 
-_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64, "keypoints": 64}
+#: Signals whose value is the SHA-256 of a payload stored beside it: an image's local
+#: features (``keypoints``), a video's frames (``vpdq``, its canonical JSON list).
+PAYLOAD_TYPES: frozenset[SignalType] = frozenset({SignalType.KEYPOINTS, SignalType.VPDQ})
+
+
+_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64, "keypoints": 64, "vpdq": 64}
 
 
 def normalise_signal(signal_type: str, value: str) -> tuple[SignalType, str]:

@@ -57,6 +57,9 @@ TARGET_MATCH_PERCENT: Final = 0.0
 TIMESTAMP_DIGITS: Final = 3
 #: Frames in a hash list's entry, at most (a 24-hour video at one frame per second).
 MAX_LIST_FRAMES: Final = 86_400
+#: The most bytes a vPDQ list may take: under 96 a frame (its 64 hex digits, quality,
+#: timestamp, quotes and separator).
+MAX_PAYLOAD_BYTES: Final = MAX_LIST_FRAMES * 96
 
 
 #: File name extensions taken as video when a folder is walked.
@@ -159,6 +162,11 @@ def frames_from_json(text: str, source: str = "vpdq") -> list[FrameHash]:
         items = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise HashFormatError(f"{source}: not a JSON list of vPDQ frames ({exc})") from None
+    return frames_from_list(items, source)
+
+
+def frames_from_list(items: object, source: str = "vpdq") -> list[FrameHash]:
+    """Frames from a list of frame strings, as a hash record's ``vpdq`` field holds them."""
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise HashFormatError(f"{source}: a vPDQ hash is a JSON list of frame strings")
     if not items:
@@ -168,6 +176,25 @@ def frames_from_json(text: str, source: str = "vpdq") -> list[FrameHash]:
             f"{source}: {len(items)} frames, more than the limit of {MAX_LIST_FRAMES}"
         )
     return [FrameHash.from_text(item, f"{source} frame {n}") for n, item in enumerate(items)]
+
+
+def frames_payload(frames: Sequence[FrameHash]) -> bytes:
+    """The payload a ``vpdq`` signal stores (its value is the SHA-256 of it): the frames'
+    JSON list, UTF-8, in one canonical form, so one video's frames give one signal."""
+    return frames_to_json(frames).encode()
+
+
+def frames_from_payload(payload: bytes, source: str = "vpdq") -> list[FrameHash]:
+    """The frames of a ``vpdq`` payload (``HashFormatError`` if it is not one)."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise HashFormatError(
+            f"{source}: {len(payload)} bytes, more than a vPDQ list may take ({MAX_PAYLOAD_BYTES})"
+        )
+    try:
+        text = payload.decode()
+    except UnicodeDecodeError:
+        raise HashFormatError(f"{source}: a vPDQ list is UTF-8 text") from None
+    return frames_from_json(text, source)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from reclaim.errors import HashFormatError, UnknownSignalError
-from reclaim.hashing.base import SignalType, normalise_signal
+from reclaim.hashing.base import PAYLOAD_TYPES, normalise_signal
 from reclaim.store.models import SequenceCounter, Signal, SignalPayload, SignalStatus, utcnow
 
 _BATCH: Final = 5_000
@@ -26,7 +26,7 @@ def payload_digest(payload: bytes) -> str:
 @dataclass(frozen=True, slots=True)
 class NewSignal:
     """A fingerprint to store: type and canonical value (see ``normalise_signal``), and for
-    ``keypoints`` the payload (binary local features) whose SHA-256 the value is."""
+    the payload types (``keypoints``, ``vpdq``) the payload whose SHA-256 the value is."""
 
     type: str
     value: str
@@ -50,9 +50,9 @@ class SignalChange:
 
 
 def holds_live_payload(signal_type: str, status: str) -> bool:
-    """Whether a signal's payload is still wanted: an active ``keypoints`` signal's (what
-    the matcher loads and a partner's export carries)."""
-    return signal_type == SignalType.KEYPOINTS.value and status == SignalStatus.ACTIVE.value
+    """Whether a signal's payload is still wanted: an active ``keypoints`` or ``vpdq``
+    signal's (what the matcher loads and a partner's export carries)."""
+    return signal_type in PAYLOAD_TYPES and status == SignalStatus.ACTIVE.value
 
 
 class SignalRepository:
@@ -75,8 +75,8 @@ class SignalRepository:
     def signal_add_many(self, bank_id: int, signals: Sequence[NewSignal]) -> int:
         """Store signals in a bank; ones the bank already holds are skipped (and keep the
         payload they have). Returns how many were new. Runs in the caller's transaction:
-        all are stored or none. A keypoints signal must carry the payload its value is
-        the SHA-256 of, and no other signal may carry one (``HashFormatError``)."""
+        all are stored or none. A keypoints or vpdq signal must carry the payload its value
+        is the SHA-256 of, and no other signal may carry one (``HashFormatError``)."""
         if not signals:
             return 0
         for signal in signals:  # the store keeps only canonical values
@@ -119,7 +119,7 @@ class SignalRepository:
             select(Signal.id, Signal.seq).where(
                 Signal.seq >= first,
                 Signal.seq < first + len(signals),
-                Signal.type == SignalType.KEYPOINTS.value,
+                Signal.type.in_([kind.value for kind in PAYLOAD_TYPES]),
             )
         )
         rows = [
@@ -272,19 +272,21 @@ _COLUMNS: Final = "bank_id, type, value, quality, source, status, seq, created_a
 
 
 def _check_payload(signal: NewSignal) -> None:
-    """A keypoints signal carries the payload its value is the digest of; no other does."""
-    if signal.type != SignalType.KEYPOINTS.value:
+    """A keypoints or vpdq signal carries the payload its value is the digest of; no other
+    does."""
+    if signal.type not in PAYLOAD_TYPES:
         if signal.payload is not None:
             raise HashFormatError(
-                f"{signal.type} signal {signal.value}: only keypoints signals carry a payload"
+                f"{signal.type} signal {signal.value}: only keypoints and vpdq signals carry "
+                "a payload"
             )
         return
     if signal.payload is None:
-        raise HashFormatError(f"keypoints signal {signal.value}: no payload (its local features)")
+        raise HashFormatError(f"{signal.type} signal {signal.value}: no payload")
     digest = payload_digest(signal.payload)
     if digest != signal.value:
         raise HashFormatError(
-            f"keypoints signal {signal.value}: its payload's SHA-256 is {digest}, not its value"
+            f"{signal.type} signal {signal.value}: its payload's SHA-256 is {digest}, not its value"
         )
 
 

@@ -185,6 +185,23 @@ def test_a_keypoints_payload_is_stored_and_read_back(store: Store) -> None:
     }
 
 
+def test_a_vpdq_payload_is_stored_and_read_back_beside_keypoints(store: Store) -> None:
+    bank = _bank(store)
+    frames = b'["' + b"0" * 64 + b',100,0.0"]'
+    features = photo_features()
+    signals = [NewSignal("vpdq", payload_digest(frames), payload=frames), _keypoints(features)]
+    with store.write() as session:
+        repository = SignalRepository(session)
+        assert repository.signal_add_many(bank, signals) == 2
+        ids = repository.signal_ids(bank, signals)
+    with store.read() as session:
+        payloads = SignalRepository(session).signal_payloads(list(ids.values()))
+    assert payloads == {
+        ids[("vpdq", payload_digest(frames))]: frames,
+        ids[("keypoints", payload_digest(features))]: features,
+    }
+
+
 def test_re_adding_keeps_one_row_and_one_payload(store: Store) -> None:
     bank, other = _bank(store), _bank(store, "other")
     payloads = [random_features(seed) for seed in range(3)]
@@ -207,7 +224,9 @@ def test_re_adding_keeps_one_row_and_one_payload(store: Store) -> None:
     [
         (NewSignal("keypoints", "a" * 64), "no payload"),
         (NewSignal("keypoints", "a" * 64, payload=b"features"), "SHA-256 is"),
-        (NewSignal("md5", "a" * 32, payload=b"x"), "only keypoints signals carry a payload"),
+        (NewSignal("md5", "a" * 32, payload=b"x"), "only keypoints and vpdq signals carry"),
+        (NewSignal("vpdq", "a" * 64), "no payload"),
+        (NewSignal("vpdq", "a" * 64, payload=b"[]"), "SHA-256 is"),
     ],
 )
 def test_payloads_that_do_not_fit_the_signal_are_refused(
