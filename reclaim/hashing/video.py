@@ -351,7 +351,7 @@ def match_frames(
     quality: int = QUALITY_THRESHOLD,
 ) -> FrameMatch:
     """The share of the query's and of the target's frames that match the other side."""
-    query_codes, target_codes = _unique_codes(query, quality), _unique_codes(target, quality)
+    query_codes, target_codes = unique_codes(query, quality), unique_codes(target, quality)
     if not len(query_codes) or not len(target_codes):
         return FrameMatch(0.0, 0.0)
     query_hit = np.zeros(len(query_codes), bool)
@@ -361,17 +361,24 @@ def match_frames(
         near = _distances(query_codes[start : start + _BLOCK], target_codes) <= distance
         query_hit[start : start + _BLOCK] = near.any(axis=1)
         target_hit |= near.any(axis=0)
-    return FrameMatch(100.0 * float(query_hit.mean()), 100.0 * float(target_hit.mean()))
+    return FrameMatch(
+        100.0 * int(query_hit.sum()) / len(query_codes),
+        100.0 * int(target_hit.sum()) / len(target_codes),
+    )
 
 
 _BLOCK: Final = 256
 
 
-def _unique_codes(frames: Sequence[FrameHash], quality: int) -> NDArray[np.uint8]:
+def unique_codes(
+    frames: Sequence[FrameHash], quality: int = QUALITY_THRESHOLD
+) -> NDArray[np.uint8]:
+    """The distinct frame hashes of at least ``quality``, as (n, 32) codes (vPDQ counts
+    each hash once and drops poor frames)."""
     kept = sorted({frame.pdq.hex for frame in frames if frame.pdq.quality >= quality})
     if not kept:
         return np.zeros((0, 32), np.uint8)
-    return np.frombuffer(bytes.fromhex("".join(kept)), np.uint8).reshape(-1, 32)
+    return np.frombuffer(bytes.fromhex("".join(kept)), np.uint8).reshape(-1, 32).copy()
 
 
 def _distances(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int64]:

@@ -1,0 +1,145 @@
+"""An index of registered videos' frames, matched by vPDQ's rules.
+
+Each registered video keeps its unique frame hashes of good enough quality (vPDQ drops
+frames below ``QUALITY_THRESHOLD`` and counts each hash once); all of them together sit in
+one Hamming index (``HammingIndex``), each frame under an id of its own that names its
+video. A query video's frames are searched within the distance threshold once, and the
+hits give, per video they touch, both of vPDQ's percentages: the share of the query's
+frames with a hit in that video, and the share of that video's frames hit. No video
+without a hit is looked at, so a search costs about one PDQ search per query frame.
+``search_reference`` is the plain form: ``video.match_frames`` against every video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reclaim.hashing.video import (
+    DISTANCE_THRESHOLD,
+    QUERY_MATCH_PERCENT,
+    TARGET_MATCH_PERCENT,
+    FrameHash,
+    match_frames,
+    unique_codes,
+)
+from reclaim.index.mih import HammingIndex
+
+
+@dataclass(frozen=True, slots=True)
+class VideoMatch:
+    """A registered video a query matched, with vPDQ's two percentages."""
+
+    ident: int
+    query_percent: float
+    target_percent: float
+
+
+class VideoIndex:
+    """Registered videos' frames under int ids; not thread-safe (the matcher guards it)."""
+
+    def __init__(self) -> None:
+        self._index = HammingIndex()
+        self._frames: dict[int, list[FrameHash]] = {}
+        self._frame_ids: dict[int, NDArray[np.int64]] = {}
+        self._owner: dict[int, int] = {}  # frame id -> video id
+        self._group: dict[int, int] = {}
+        self._next_frame = 0
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self._frames
+
+    def add(
+        self,
+        items: Iterable[tuple[int, Sequence[FrameHash]]],
+        groups: Mapping[int, int] | None = None,
+    ) -> None:
+        """Register videos' frames under ids (an id already held is replaced); ``groups``
+        puts ids in groups (the matcher's banks), so a search can be kept to some."""
+        for ident, frames in items:
+            self.remove([ident])
+            codes = unique_codes(frames)
+            ids = np.arange(self._next_frame, self._next_frame + len(codes), dtype=np.int64)
+            self._next_frame += len(codes)
+            if len(codes):
+                self._index.add(ids, codes)
+            self._frames[ident] = list(frames)
+            self._frame_ids[ident] = ids
+            self._owner.update(dict.fromkeys(ids.tolist(), ident))
+            self._group[ident] = groups.get(ident, 0) if groups else 0
+
+    def remove(self, idents: Iterable[int]) -> None:
+        """Forget these ids (unknown ones are ignored); their frames stop matching at once."""
+        for ident in idents:
+            if ident not in self._frames:
+                continue
+            ids = self._frame_ids.pop(ident)
+            if len(ids):
+                self._index.remove(ids)
+            for frame_id in ids.tolist():
+                del self._owner[frame_id]
+            del self._frames[ident], self._group[ident]
+
+    def items(self) -> Iterable[tuple[int, list[FrameHash]]]:
+        """Every (id, frames) held, the frames as registered."""
+        yield from self._frames.items()
+
+    def search(
+        self,
+        query: Sequence[FrameHash],
+        *,
+        distance: int = DISTANCE_THRESHOLD,
+        query_threshold: float = QUERY_MATCH_PERCENT,
+        target_threshold: float = TARGET_MATCH_PERCENT,
+        groups: Collection[int] | None = None,
+    ) -> list[VideoMatch]:
+        """The videos whose frames and the query's match by vPDQ's rules (each percentage
+        at or above its threshold), best first; only videos of ``groups`` if given."""
+        codes = unique_codes(query)
+        if not len(codes) or not len(self._index):
+            return []
+        query_hits: dict[int, set[int]] = {}
+        target_hits: dict[int, set[int]] = {}
+        for row, hits in enumerate(self._index.search(codes, distance)):
+            for frame_id, _ in hits:
+                ident = self._owner[frame_id]
+                query_hits.setdefault(ident, set()).add(row)
+                target_hits.setdefault(ident, set()).add(frame_id)
+        matches = []
+        for ident, rows in query_hits.items():
+            if groups is not None and self._group[ident] not in groups:
+                continue
+            query_percent = 100.0 * len(rows) / len(codes)
+            target_percent = 100.0 * len(target_hits[ident]) / len(self._frame_ids[ident])
+            if query_percent >= query_threshold and target_percent >= target_threshold:
+                matches.append(VideoMatch(ident, query_percent, target_percent))
+        return _ranked(matches)
+
+    def search_reference(
+        self,
+        query: Sequence[FrameHash],
+        *,
+        distance: int = DISTANCE_THRESHOLD,
+        query_threshold: float = QUERY_MATCH_PERCENT,
+        target_threshold: float = TARGET_MATCH_PERCENT,
+        groups: Collection[int] | None = None,
+    ) -> list[VideoMatch]:
+        """``search`` by comparing the query with every video held (the plain form)."""
+        matches = []
+        for ident, frames in self._frames.items():
+            if groups is not None and self._group[ident] not in groups:
+                continue
+            result = match_frames(query, frames, distance=distance)
+            if result.query_percent > 0 and result.passes(query_threshold, target_threshold):
+                matches.append(VideoMatch(ident, result.query_percent, result.target_percent))
+        return _ranked(matches)
+
+
+def _ranked(matches: list[VideoMatch]) -> list[VideoMatch]:
+    return sorted(matches, key=lambda m: (-m.query_percent, -m.target_percent, m.ident))

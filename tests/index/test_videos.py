@@ -1,0 +1,84 @@
+"""The video frame index: the same matches as comparing with every video, found fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reclaim.hashing.base import PdqHash
+from reclaim.hashing.video import FrameHash
+from reclaim.index.videos import VideoIndex, VideoMatch
+
+
+def _frames(codes: np.ndarray, quality: int = 100) -> list[FrameHash]:
+    return [
+        FrameHash(PdqHash(bytes(code).hex(), quality), float(n)) for n, code in enumerate(codes)
+    ]
+
+
+def _flipped(codes: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    out = codes.copy()
+    for row in out:
+        for bit in rng.choice(256, bits, replace=False):
+            row[bit // 8] ^= 1 << (bit % 8)
+    return out
+
+
+@pytest.fixture
+def library() -> tuple[VideoIndex, dict[int, np.ndarray]]:
+    rng = np.random.default_rng(11)
+    videos = {ident: rng.integers(0, 256, (int(rng.integers(5, 40)), 32), dtype=np.uint8)
+              for ident in range(1, 31)}  # fmt: skip
+    index = VideoIndex()
+    index.add(((ident, _frames(codes)) for ident, codes in videos.items()), {1: 7, 2: 7})
+    return index, videos
+
+
+def test_search_equals_comparing_with_every_video(
+    library: tuple[VideoIndex, dict[int, np.ndarray]],
+) -> None:
+    index, videos = library
+    rng = np.random.default_rng(12)
+    for ident, codes in list(videos.items())[:10]:
+        # A clip: part of one video's frames, a few bits off, and some unrelated frames.
+        kept = codes[: max(2, len(codes) // 2)]
+        noise = rng.integers(0, 256, (int(rng.integers(0, 4)), 32), dtype=np.uint8)
+        query = _frames(np.concatenate([_flipped(kept, 12, rng), noise]))
+        for threshold in (0.0, 50.0, 80.0):
+            fast = index.search(query, query_threshold=threshold)
+            assert fast == index.search_reference(query, query_threshold=threshold)
+        best = index.search(query, query_threshold=0.0)[0]
+        assert best.ident == ident
+        assert best.query_percent == pytest.approx(100 * len(kept) / (len(kept) + len(noise)))
+        assert best.target_percent == pytest.approx(100 * len(kept) / len(codes))
+
+
+def test_thresholds_distance_and_quality_follow_vpdq(
+    library: tuple[VideoIndex, dict[int, np.ndarray]],
+) -> None:
+    index, videos = library
+    rng = np.random.default_rng(13)
+    codes = videos[5]
+    assert index.search(_frames(_flipped(codes, 31, rng)))[0].ident == 5
+    assert index.search(_frames(_flipped(codes, 40, rng))) == []
+    assert index.search(_frames(codes, quality=49)) == []
+    # Every query frame matches; the target is only a quarter covered.
+    quarter = codes[: len(codes) // 4]
+    match = index.search(_frames(quarter))[0]
+    assert match.ident == 5 and match.query_percent == 100.0
+    assert index.search(_frames(quarter), target_threshold=50.0) == []
+
+
+def test_videos_are_replaced_removed_and_kept_to_their_groups(
+    library: tuple[VideoIndex, dict[int, np.ndarray]],
+) -> None:
+    index, videos = library
+    query = _frames(videos[1])
+    assert [m.ident for m in index.search(query)] == [1]
+    assert index.search(query, groups={0}) == [] and index.search(query, groups={7})
+    index.remove([1, 999])
+    assert 1 not in index and len(index) == 29 and index.search(query) == []
+    index.add([(2, query)])  # id 2 now holds video 1's frames
+    assert index.search(query) == [VideoMatch(2, 100.0, 100.0)]
+    index.add([(3, _frames(videos[3], quality=10))])  # nothing it holds can match
+    assert 3 in index and index.search(_frames(videos[3])) == []
