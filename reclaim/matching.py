@@ -9,7 +9,8 @@ A snapshot (the PDQ index file, the exact hashes and the sequence number they re
 lets a new process start from disk plus the changes since, instead of from scratch.
 
 Rules: only active signals of enabled banks match; PDQ matches within ``threshold``
-bits, MD5 and SHA-256 exactly; a match in an enabled negative bank suppresses every
+bits, MD5 and SHA-256 exactly, local features by ``FeatureIndex``, a video's frames by
+vPDQ's rules (``VideoIndex``); a match in an enabled negative bank suppresses every
 match in the other banks (the content is known benign). Given a ``viewer`` (an
 organisation), only the banks it owns or that are shared with it count; admin
 organisations see every bank. A negative bank suppresses matches only for its owner and
@@ -41,8 +42,10 @@ from numpy.typing import NDArray
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
+from reclaim.hashing.video import FrameHash, frames_from_payload, frames_payload
 from reclaim.index import HammingIndex
 from reclaim.index.features import FeatureIndex, FeatureMatch
+from reclaim.index.videos import VideoIndex, VideoMatch
 from reclaim.store import (
     BankKind,
     SignalChange,
@@ -56,16 +59,18 @@ from reclaim.store.organisations import OrganisationRepository
 
 logger = logging.getLogger(__name__)
 
-_SNAPSHOT_VERSION: Final = 2  # 2: local features (keypoints.npz)
+_SNAPSHOT_VERSION: Final = 3  # 2: local features (keypoints.npz); 3: videos (videos.npz)
 _PAGE: Final = 10_000
 DEFAULT_THRESHOLD: Final = 31
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """One matching signal. ``distance`` is PDQ bits apart (0 for exact hashes and for
-    local features); a ``keypoints`` match gives ``inliers``, the corners one plausible
-    transform explains (at least ``keypoints.MIN_INLIERS``)."""
+    """One matching signal. ``distance`` is PDQ bits apart (0 for exact hashes, local
+    features and videos); a ``keypoints`` match gives ``inliers``, the corners one
+    plausible transform explains (at least ``keypoints.MIN_INLIERS``); a ``vpdq`` match
+    gives ``query_percent`` and ``target_percent``, the shares of the query's and of the
+    registered video's frames that match the other's."""
 
     bank: str
     signal_id: int
@@ -73,12 +78,17 @@ class Match:
     distance: int
     bank_id: int = 0
     inliers: int | None = None
+    query_percent: float | None = None
+    target_percent: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         record = {"bank": self.bank, "signal_id": self.signal_id, "type": self.type,
                   "distance": self.distance}  # fmt: skip
         if self.inliers is not None:
             record["inliers"] = self.inliers
+        if self.query_percent is not None:
+            record["query_percent"] = round(self.query_percent, 2)
+            record["target_percent"] = round(self.target_percent or 0.0, 2)
         return record
 
 
@@ -130,14 +140,32 @@ class _Found(NamedTuple):
     type: str
     distance: int
     inliers: int | None = None
+    query_percent: float | None = None
+    target_percent: float | None = None
 
 
 def _wanted_payloads(changes: Sequence[SignalChange]) -> list[int]:
-    """The keypoints signals among ``changes`` that will be held (so need their features)."""
+    """The keypoints and vpdq signals among ``changes`` that will be held (so need their
+    payloads)."""
     return [c.id for c in changes if holds_live_payload(c.type, c.status)]
 
 
-def _usable(change: SignalChange, features: dict[int, Features]) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """Payloads read into what the indexes take (outside the matcher's lock)."""
+
+    features: dict[int, Features] = field(default_factory=dict)
+    videos: dict[int, list[FrameHash]] = field(default_factory=dict)
+
+    def holds(self, change: SignalChange) -> bool:
+        return change.id in (self.videos if change.type == _VPDQ else self.features)
+
+
+_KEYPOINTS: Final = SignalType.KEYPOINTS.value
+_VPDQ: Final = SignalType.VPDQ.value
+
+
+def _usable(change: SignalChange, parsed: _Parsed) -> bool:
     """Whether the matcher holds this signal: active, and well-formed."""
     if change.status != SignalStatus.ACTIVE.value:
         return False
@@ -147,19 +175,25 @@ def _usable(change: SignalChange, features: dict[int, Features]) -> bool:
         # A value written past the store's checks: leave it out, say which one.
         logger.warning("signal %d skipped: %s", change.id, exc.message)
         return False
-    if change.type == SignalType.KEYPOINTS.value and change.id not in features:
-        logger.warning("signal %d skipped: its features are missing or malformed", change.id)
+    if change.type in (_KEYPOINTS, _VPDQ) and not parsed.holds(change):
+        logger.warning("signal %d skipped: its payload is missing or malformed", change.id)
         return False
     return True
 
 
-def _parse_features(payloads: dict[int, bytes]) -> dict[int, Features]:
+def _parse_payloads(changes: Sequence[SignalChange], payloads: dict[int, bytes]) -> _Parsed:
     """Payloads parsed (outside the matcher's lock); malformed ones are left out and
     reported when applied."""
-    parsed = {}
-    for ident, payload in payloads.items():
+    parsed = _Parsed()
+    for change in changes:
+        payload = payloads.get(change.id)
+        if payload is None:
+            continue
         try:
-            parsed[ident] = features_from_bytes(payload, f"signal {ident}")
+            if change.type == _VPDQ:
+                parsed.videos[change.id] = frames_from_payload(payload, f"signal {change.id}")
+            else:
+                parsed.features[change.id] = features_from_bytes(payload, f"signal {change.id}")
         except HashFormatError:
             continue
     return parsed
@@ -175,6 +209,7 @@ class Matcher:
         self._pdq = HammingIndex()
         self._exact: dict[str, dict[str, set[int]]] = {"md5": {}, "sha256": {}}
         self._features = FeatureIndex()
+        self._videos = VideoIndex()
         self._bank_of: dict[int, int] = {}
         self._banks: dict[int, _BankState] = {}
         self._seq = 0
@@ -214,9 +249,9 @@ class Matcher:
                 if not changes:
                     break
                 self._make_room(changes)
-                features = _parse_features(payloads)
+                parsed = _parse_payloads(changes, payloads)
                 with self._lock:
-                    self._apply(changes, features)
+                    self._apply(changes, parsed)
                     self._seq = changes[-1].seq
                     self._last = (changes[-1].id, changes[-1].value)
                 applied += len(changes)
@@ -276,12 +311,13 @@ class Matcher:
             with self._lock:
                 self._pdq = grown
 
-    def _apply(self, changes: Sequence[SignalChange], features: dict[int, Features]) -> None:
+    def _apply(self, changes: Sequence[SignalChange], parsed: _Parsed) -> None:
         pdq_add: dict[int, str] = {}
         features_add: list[tuple[int, Features]] = []
-        drop: dict[str, list[int]] = {SignalType.PDQ.value: [], SignalType.KEYPOINTS.value: []}
+        videos_add: list[tuple[int, list[FrameHash]]] = []
+        drop: dict[str, list[int]] = {SignalType.PDQ.value: [], _KEYPOINTS: [], _VPDQ: []}
         for change in changes:
-            active = _usable(change, features)
+            active = _usable(change, parsed)
             if change.type in self._exact:
                 holders = self._exact[change.type].setdefault(change.value, set())
                 if active:
@@ -292,16 +328,20 @@ class Matcher:
                 drop.get(change.type, []).append(change.id)
             elif change.type == SignalType.PDQ.value:
                 pdq_add[change.id] = change.value
-            elif change.type == SignalType.KEYPOINTS.value:
-                features_add.append((change.id, features[change.id]))
+            elif change.type == _KEYPOINTS:
+                features_add.append((change.id, parsed.features[change.id]))
+            elif change.type == _VPDQ:
+                videos_add.append((change.id, parsed.videos[change.id]))
             if active:
                 self._bank_of[change.id] = change.bank_id
             else:
                 self._bank_of.pop(change.id, None)
         self._update_pdq(pdq_add, drop[SignalType.PDQ.value])
+        self._videos.remove(drop[_VPDQ])
+        self._videos.add(videos_add, {ident: self._bank_of[ident] for ident, _ in videos_add})
         banks = {ident: self._bank_of[ident] for ident, _ in features_add}
         with self._features_lock:
-            self._features.remove(drop[SignalType.KEYPOINTS.value])
+            self._features.remove(drop[_KEYPOINTS])
             self._features.add(features_add, banks)
 
     def _update_pdq(self, add: dict[int, str], drop: list[int]) -> None:
@@ -320,10 +360,13 @@ class Matcher:
         banks: Sequence[str] | None = None,
         threshold: int = DEFAULT_THRESHOLD,
         viewer: Viewer | None = None,
+        *,
         views: Sequence[Features] = (),
+        frames: Sequence[FrameHash] = (),
     ) -> MatchResult:
-        """Matches for the signals of one piece of content, and for its local features
-        (``views``: ``keypoints.query_views`` of the image) where given."""
+        """Matches for the signals of one piece of content, for its local features
+        (``views``: ``keypoints.query_views`` of the image) and for a video's frames
+        (``frames``, matched by vPDQ's rules) where given."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -338,12 +381,23 @@ class Matcher:
             with self._features_lock:
                 feature_matches = self._features.search(views, groups=eligible)
         with self._lock:
-            return self._match(signals, banks, threshold, viewer, feature_matches)
+            video_matches: list[VideoMatch] = []
+            if frames:
+                eligible = self._feature_banks(banks, viewer)
+                video_matches = self._videos.search(frames, groups=eligible)
+            return self._match(
+                signals,
+                banks,
+                threshold,
+                viewer,
+                feature_matches=feature_matches,
+                video_matches=video_matches,
+            )
 
     def _feature_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
-        """The banks whose images a feature search may consider: enabled, seen by the
-        viewer, and asked for (or negative banks that would hide the matches), so other
-        banks' images never take a candidate's place."""
+        """The banks whose images (or videos) a feature search may consider: enabled, seen
+        by the viewer, and asked for (or negative banks that would hide the matches), so
+        other banks' images never take a candidate's place."""
         wanted = set(names) if names else None
         return {
             ident
@@ -364,7 +418,9 @@ class Matcher:
         banks: Sequence[str] | None,
         threshold: int,
         viewer: Viewer | None,
+        *,
         feature_matches: Sequence[FeatureMatch] = (),
+        video_matches: Sequence[VideoMatch] = (),
     ) -> MatchResult:
         unknown = self._unknown_banks(banks, viewer)
         if unknown:
@@ -378,6 +434,8 @@ class Matcher:
                 pdq_values.append(canonical)
             elif kind is SignalType.KEYPOINTS:
                 raise HashFormatError("keypoints are matched from the image, not by their digest")
+            elif kind is SignalType.VPDQ:
+                raise HashFormatError("vpdq is matched from the video's frames, not by its digest")
             else:
                 holders = self._exact[kind.value].get(canonical, ())
                 found.extend(_Found(i, kind.value, 0) for i in holders)
@@ -385,8 +443,10 @@ class Matcher:
             codes = np.frombuffer(bytes.fromhex("".join(pdq_values)), dtype=np.uint8)
             for hits in self._pdq.search(codes.reshape(-1, 32), threshold):
                 found.extend(_Found(i, SignalType.PDQ.value, d) for i, d in hits)
+        found.extend(_Found(m.ident, _KEYPOINTS, 0, m.inliers) for m in feature_matches)
         found.extend(
-            _Found(m.ident, SignalType.KEYPOINTS.value, 0, m.inliers) for m in feature_matches
+            _Found(m.ident, _VPDQ, 0, None, m.query_percent, m.target_percent)
+            for m in video_matches
         )
         return self._decide(found, wanted, viewer)
 
@@ -401,17 +461,22 @@ class Matcher:
         self, found: list[_Found], wanted: set[str] | None, viewer: Viewer | None
     ) -> MatchResult:
         best: dict[int, Match] = {}
-        for signal_id, signal_type, distance, inliers in found:
+        for signal_id, signal_type, distance, inliers, query_percent, target_percent in found:
             bank_id = self._bank_of.get(signal_id, -1)
             bank = self._banks.get(bank_id)
             if bank is None or not bank.enabled or not bank.visible_to(viewer):
                 continue
-            match = Match(bank.name, signal_id, signal_type, distance, bank_id, inliers)
+            match = Match(
+                bank.name, signal_id, signal_type, distance, bank_id, inliers,
+                query_percent, target_percent,
+            )  # fmt: skip
             if signal_id not in best or distance < best[signal_id].distance:
                 best[signal_id] = match
         matches = sorted(
-            best.values(), key=lambda m: (m.distance, -(m.inliers or 0), m.bank, m.signal_id)
-        )
+            best.values(),
+            key=lambda m: (m.distance, -(m.inliers or 0), -(m.query_percent or 0.0), m.bank,
+                           m.signal_id),
+        )  # fmt: skip
         hiding = [m for m in matches if self._banks[m.bank_id].suppresses_for(viewer)]
         if hiding:
             return MatchResult(matches=[], suppressed_by=hiding)
@@ -453,6 +518,7 @@ class Matcher:
         np.savez(partial, ids=ids, types=types, values=values, banks=banks)
         partial.replace(directory / "exact.npz")
         self._write_features(directory / "keypoints.npz")
+        self._write_videos(directory / "videos.npz")
         meta = {
             "version": _SNAPSHOT_VERSION,
             "store_id": self.store.store_id,
@@ -477,6 +543,35 @@ class Matcher:
             blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
         )
         partial.replace(path)
+
+    def _write_videos(self, path: Path) -> None:
+        ids, blobs = [], []
+        for ident, frames in self._videos.items():
+            ids.append(ident)
+            blobs.append(frames_payload(frames))
+        partial = path.with_suffix(".partial.npz")
+        np.savez(
+            partial,
+            ids=np.array(ids, dtype=np.int64),
+            lengths=np.array([len(b) for b in blobs], dtype=np.int64),
+            blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+        )
+        partial.replace(path)
+
+    def _read_videos(self, path: Path, groups: dict[int, int]) -> VideoIndex:
+        index = VideoIndex()
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
+            ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends][:-1]
+        index.add(
+            (
+                (int(ident), frames_from_payload(blob[start:end], f"snapshot signal {ident}"))
+                for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
+            ),
+            groups,
+        )
+        return index
 
     def _read_features(self, path: Path, groups: dict[int, int]) -> FeatureIndex:
         index = FeatureIndex()
@@ -517,6 +612,7 @@ class Matcher:
             self._pdq, self._seq = HammingIndex(), 0
             self._exact = {"md5": {}, "sha256": {}}
             self._features = FeatureIndex()
+            self._videos = VideoIndex()
             self._bank_of = {}
 
     def _read_snapshot(self, directory: Path) -> None:
@@ -533,8 +629,10 @@ class Matcher:
             self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
             self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
         features = self._read_features(directory / "keypoints.npz", self._bank_of)
+        videos = self._read_videos(directory / "videos.npz", self._bank_of)
         self._pdq = pdq
         self._features = features
+        self._videos = videos
         self._seq = int(meta["seq"])
         self._last = (int(meta["last"][0]), str(meta["last"][1])) if meta["last"] else None
 

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from reclaim.banks import set_signal_status
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.keypoints import MIN_INLIERS, Features, query_views
+from reclaim.hashing.video import FrameHash, fingerprint_video, frames_payload
 from reclaim.index import HammingIndex
 from reclaim.index.features import CANDIDATES
 from reclaim.matching import Matcher
@@ -28,6 +29,7 @@ from reclaim.store import (
     payload_digest,
 )
 from tests.conftest import photo_features, photo_paths
+from tests.hashing.videos import encode_video, pan_frames
 
 rng = np.random.default_rng(5)
 
@@ -368,3 +370,66 @@ def test_other_banks_images_do_not_take_the_candidates_places(store: Store) -> N
     # Unfiltered, at most CANDIDATES images are verified per view: a photo held in more
     # banks than that is reported in that many (the others by PDQ where it survives).
     assert len(matcher.match([], views=_edited_views(0)).matches) == CANDIDATES
+
+
+# --- videos ---------------------------------------------------------------------------
+
+
+def _video(
+    photo: int, count: int = 60, codec: str = "libx264", container: str = "mp4"
+) -> list[FrameHash]:
+    """The vPDQ frames of a pan across a sample photo (10 frames a second)."""
+    frames = pan_frames(photo_paths()[photo], count)
+    data = encode_video(frames, codec=codec, container=container)
+    return list(fingerprint_video(data, f"pan of photo {photo}").frames)
+
+
+def _vpdq_signal(frames: list[FrameHash]) -> NewSignal:
+    payload = frames_payload(frames)
+    return NewSignal("vpdq", payload_digest(payload), payload=payload)
+
+
+def test_a_video_matches_its_reencoding_and_clips_by_vpdqs_rules(store: Store) -> None:
+    registered = _video(0)
+    signal = _vpdq_signal(registered)
+    ids = _fill(store, "S", "survivor", [signal, _vpdq_signal(_video(2))])
+    matcher = Matcher(store)
+    reencoded = _video(0, codec="libvpx-vp9", container="webm")
+    found = matcher.match([], frames=reencoded).matches
+    assert [(m.bank, m.signal_id, m.type) for m in found] == [("S", ids[signal.value], "vpdq")]
+    assert found[0].query_percent == 100.0 and found[0].target_percent == 100.0
+    assert found[0].to_dict()["query_percent"] == 100.0
+    # The first two seconds alone: every query frame matches, a third of the video's.
+    clip = matcher.match([], frames=registered[:2]).matches
+    assert [m.signal_id for m in clip] == [ids[signal.value]]
+    assert clip[0].query_percent == 100.0 and clip[0].target_percent == pytest.approx(100 / 3)
+    assert matcher.match([], frames=_video(4)).matches == []  # a video not registered
+    set_signal_status(store, "S", [ids[signal.value]], SignalStatus.WITHDRAWN)
+    matcher.sync()
+    assert matcher.match([], frames=reencoded).matches == []
+
+
+def test_a_vpdq_digest_alone_is_not_a_query(store: Store) -> None:
+    with pytest.raises(HashFormatError, match="from the video's frames"):
+        Matcher(store).match([("vpdq", "0" * 64)])
+
+
+def test_a_snapshot_keeps_videos_and_malformed_frames_are_skipped(
+    store: Store, tmp_path: Path
+) -> None:
+    good, bad = _vpdq_signal(_video(0)), _vpdq_signal(_video(2))
+    ids = _fill(store, "S", "survivor", [good, bad])
+    with store.write() as session:
+        session.execute(
+            text("UPDATE signal_payloads SET data = :junk WHERE signal_id = :id"),
+            {"junk": b'["not a frame"]', "id": ids[bad.value]},
+        )
+    Matcher(store, tmp_path / "snap").save_snapshot()
+    restarted = Matcher(store, tmp_path / "snap")
+    assert restarted.started_from > 0 and restarted.size == 1
+    found = restarted.match([], frames=_video(0)).matches
+    assert [(m.signal_id, m.type) for m in found] == [(ids[good.value], "vpdq")]
+    (tmp_path / "snap" / "videos.npz").write_bytes(b"garbage")
+    rebuilt = Matcher(store, tmp_path / "snap")
+    assert rebuilt.started_from == 0
+    assert [m.type for m in rebuilt.match([], frames=_video(0)).matches] == ["vpdq"]

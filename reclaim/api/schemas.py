@@ -236,9 +236,17 @@ class MatchPublic(BaseModel):
     bank: str
     signal_id: int
     type: str
-    distance: int = Field(description="PDQ bits apart; 0 for exact hashes and local features.")
+    distance: int = Field(
+        description="PDQ bits apart; 0 for exact hashes, local features and videos."
+    )
     inliers: int | None = Field(
         None, description="Local features (keypoints): corners one transform explains."
+    )
+    query_percent: float | None = Field(
+        None, description="Videos (vpdq): the share of the upload's frames that match."
+    )
+    target_percent: float | None = Field(
+        None, description="Videos (vpdq): the share of the registered video's frames matched."
     )
 
 

@@ -43,7 +43,9 @@ def match(
 
     Matches come from PDQ, exact hashes and, unless --plain, the PDQ hashes of the
     file's rotations and mirror image and its local features: a keypoints match gives
-    "inliers", the corners one transform explains.
+    "inliers", the corners one transform explains. A video is matched by its frames
+    (vPDQ's rules): a vpdq match gives "query_percent" and "target_percent", the shares
+    of its frames and of the registered video's that match.
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -72,6 +74,7 @@ def match(
                 banks,
                 limit,
                 views=result.views or (),
+                frames=result.video_frames(),
             )
             record: dict[str, object] = {
                 "path": result.path,

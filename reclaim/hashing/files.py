@@ -30,6 +30,7 @@ from reclaim.hashing.media import MediaLimits, decode_image, is_image_name, read
 from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
 from reclaim.hashing.video import (
     SECONDS_PER_HASH,
+    FrameHash,
     VideoLimits,
     fingerprint_video,
     is_video_name,
@@ -89,6 +90,10 @@ class FileFingerprint:
             variants = dict.fromkeys((self.pdq, *(self.dihedral or ())))
             pairs += [("pdq", value) for value in variants]
         return pairs
+
+    def video_frames(self) -> tuple[FrameHash, ...]:
+        """A video's sampled frames, as the matcher takes them (none for an image)."""
+        return tuple(FrameHash.from_text(text, self.path) for text in self.vpdq or ())
 
     def to_record(self) -> dict[str, object]:
         """The JSON-line form printed by ``reclaim hash``."""

@@ -63,7 +63,15 @@ def test_near_duplicates_match_within_the_threshold(service: Service) -> None:
     headers = _bank(service, "centre", "A", [stored])
     found = _match(service, headers, _flip(stored, 10))
     assert found["matches"] == [
-        {"bank": "A", "signal_id": IDS[stored], "type": "pdq", "distance": 10, "inliers": None}
+        {
+            "bank": "A",
+            "signal_id": IDS[stored],
+            "type": "pdq",
+            "distance": 10,
+            "inliers": None,
+            "query_percent": None,
+            "target_percent": None,
+        }
     ]
     assert found["suppressed"] is False
     assert _match(service, headers, _flip(stored, 10), threshold=9)["matches"] == []

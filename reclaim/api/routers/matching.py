@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -34,6 +35,7 @@ from reclaim.api.schemas import (
 from reclaim.api.state import ServiceState
 from reclaim.errors import InputError, ReclaimError, UsageError
 from reclaim.hashing.keypoints import Features
+from reclaim.hashing.video import FrameHash
 from reclaim.keys import Principal
 from reclaim.match_records import list_matches
 from reclaim.matching import MatchResult
@@ -80,7 +82,13 @@ _MATCH_BODY: dict[str, Any] = {
 def _public(result: MatchResult) -> tuple[list[MatchPublic], bool]:
     matches = [
         MatchPublic(
-            bank=m.bank, signal_id=m.signal_id, type=m.type, distance=m.distance, inliers=m.inliers
+            bank=m.bank,
+            signal_id=m.signal_id,
+            type=m.type,
+            distance=m.distance,
+            inliers=m.inliers,
+            query_percent=m.query_percent,
+            target_percent=m.target_percent,
         )
         for m in result.matches
     ]
@@ -95,11 +103,15 @@ async def _match(
     threshold: int | None,
     *,
     views: Sequence[Features] = (),
+    frames: Sequence[FrameHash] = (),
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
-    if views:  # a feature search takes tens of milliseconds: off the event loop
+    if views or frames:  # a feature or video search: off the event loop
         result = await run_in_threadpool(
-            state.matcher.match, signals, banks, chosen, viewer=principal, views=views
+            partial(state.matcher.match, viewer=principal, views=views, frames=frames),
+            signals,
+            banks,
+            chosen,
         )
     else:
         result = state.matcher.match(signals, banks, chosen, viewer=principal)
@@ -156,7 +168,15 @@ async def _match_upload(
     finally:
         await form.close()
     pairs = fingerprint.query_signals(state.settings.pdq_min_quality)
-    result = await _match(state, principal, pairs, banks, threshold, views=fingerprint.views or ())
+    result = await _match(
+        state,
+        principal,
+        pairs,
+        banks,
+        threshold,
+        views=fingerprint.views or (),
+        frames=fingerprint.video_frames(),
+    )
     matches, suppressed = _public(result)
     return MatchResponse(
         matches=matches, suppressed=suppressed, fingerprint=fingerprint_public(fingerprint)
