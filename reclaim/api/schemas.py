@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from reclaim.hashlists import MAX_PAYLOAD_CHARS
+from reclaim.hashlists import MAX_PAYLOAD_CHARS, MAX_VPDQ_PAYLOAD_CHARS
 from reclaim.store.models import BankKind
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -27,8 +27,9 @@ SourceText = Annotated[str, Field(max_length=1000), AfterValidator(_printable)]
 
 
 SignalTypeName = Literal["pdq", "md5", "sha256"]
-# Banks also store keypoints signals (local features); matching requests do not send them.
-StoredSignalTypeName = Literal["pdq", "md5", "sha256", "keypoints"]
+# Banks also store keypoints signals (local features) and vpdq signals (a video's frames);
+# matching requests do not send them: an upload is matched by its image or video.
+StoredSignalTypeName = Literal["pdq", "md5", "sha256", "keypoints", "vpdq"]
 MAX_BATCH = 1_000
 
 
@@ -116,15 +117,18 @@ class SignalIn(Strict):
 class SignalCreate(Strict):
     type: StoredSignalTypeName
     value: str = Field(
-        max_length=128, description="The hash in hex; for keypoints, the SHA-256 of the payload."
+        max_length=128,
+        description="The hash in hex; for keypoints and vpdq, the SHA-256 of the payload.",
     )
     quality: int | None = Field(None, ge=0, le=100)
     source: SourceText | None = None
     payload: str | None = Field(
         None,
-        max_length=MAX_PAYLOAD_CHARS,
-        description="For keypoints only, and required there: the local features "
-        "(reclaim hash's 'keypoints' field) in standard base64.",
+        max_length=max(MAX_PAYLOAD_CHARS, MAX_VPDQ_PAYLOAD_CHARS),
+        description="For keypoints and vpdq only, and required there, in standard base64: "
+        "the local features (reclaim hash's 'keypoints' field), or a video's frames as "
+        "vPDQ's JSON list (reclaim hash's 'vpdq' field, as JSON text; the value is the "
+        "SHA-256 of the list in its canonical form, as exports carry it).",
     )
 
 
@@ -184,8 +188,9 @@ class ExportRecord(BaseModel):
     updated_at: datetime
     payload: str | None = Field(
         None,
-        description="An active keypoints signal's local features in standard base64 "
-        "(the value is their SHA-256); null otherwise.",
+        description="An active keypoints signal's local features, or an active vpdq "
+        "signal's frames (vPDQ's JSON list), in standard base64 (the value is their "
+        "SHA-256); null otherwise.",
     )
 
 

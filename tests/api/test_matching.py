@@ -12,8 +12,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.hashing.files import FingerprintOptions, fingerprint_bytes, fingerprint_file
 from reclaim.hashing.keypoints import MIN_INLIERS
+from reclaim.hashing.video import frames_payload
 from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
 from tests.hashing.videos import encode_video, pan_frames
@@ -167,6 +168,40 @@ def test_an_uploaded_video_is_fingerprinted_like_the_cli(
     assert expected.vpdq is not None and body["vpdq"] == list(expected.vpdq)
     assert (body["duration"], body["frame_count"], body["codec"]) == (2.0, 20, "h264")
     assert body["md5"] == expected.md5
+
+
+def test_an_uploaded_clip_matches_a_video_registered_through_the_api(
+    service: Service, photos: list[Path]
+) -> None:
+    headers = _bank(service, "centre", "A", [])
+    frames = pan_frames(photos[0], 40)
+    registered = fingerprint_bytes(encode_video(frames), "original.mp4", FingerprintOptions())
+    payload = base64.b64encode(frames_payload(registered.video_frames())).decode()
+    digest = hashlib.sha256(base64.b64decode(payload)).hexdigest()
+    refused = service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "vpdq", "value": "0" * 64, "payload": payload}]},
+        headers=headers,
+    )
+    assert refused.json()["added"] == 0
+    assert "SHA-256 of its payload" in refused.json()["errors"][0]["message"]
+    added = service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{"type": "vpdq", "value": digest, "payload": payload}]},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    service.settle()
+    clip = encode_video(frames[10:30], codec="libvpx-vp9", container="webm")
+    response = service.client.post(
+        "/v1/match", files={"file": ("clip.webm", clip)}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["fingerprint"]["kind"] == "video"
+    [match] = body["matches"]
+    assert match["type"] == "vpdq" and match["query_percent"] == 100.0
+    assert match["target_percent"] == 50.0
 
 
 def test_an_edited_upload_matches_by_local_features_registered_through_the_api(

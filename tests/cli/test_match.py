@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from reclaim.cli import app
 from reclaim.hashing.keypoints import MIN_INLIERS
+from tests.hashing.videos import encode_video, pan_frames
 
 runner = CliRunner()
 
@@ -95,3 +96,22 @@ def test_match_keeps_a_snapshot_next_to_the_store(sqlite_url: str, photos: list[
     _lines(sqlite_url, "match", str(photos[0]))
     snapshot = Path(sqlite_url.removeprefix("sqlite:///") + ".index")
     assert json.loads((snapshot / "meta.json").read_text())["seq"] == 4
+
+
+def test_a_re_encoded_video_matches_its_registered_original_by_vpdq(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    frames = pan_frames(photos[0], 40)
+    original, copy = tmp_path / "original.mp4", tmp_path / "copy.webm"
+    original.write_bytes(encode_video(frames, fps=10))
+    copy.write_bytes(encode_video(frames[:20], fps=10, codec="libvpx-vp9", container="webm"))
+    _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
+    code, [added] = _lines(sqlite_url, "bank", "add", "S", str(original))
+    assert code == 0 and sorted(s["type"] for s in added["signals"]) == ["md5", "sha256", "vpdq"]
+    for plain in ([], ["--plain"]):
+        code, [result, unrelated] = _lines(sqlite_url, "match", *plain, str(copy), str(photos[3]))
+        assert code == 0 and unrelated["matches"] == []
+        [match] = result["matches"]
+        assert (match["bank"], match["type"]) == ("S", "vpdq")
+        # The copy is the first half: all its frames match, half the original's.
+        assert (match["query_percent"], match["target_percent"]) == (100.0, 50.0)
