@@ -127,7 +127,9 @@ def add(
     name: NameArgument,
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Image files and folders to fingerprint.", show_default=False),
+        typer.Argument(
+            help="Image and video files and folders to fingerprint.", show_default=False
+        ),
     ],
     plain: Annotated[
         bool,
@@ -139,7 +141,7 @@ def add(
     ] = False,
 ) -> None:
     """Fingerprint files and store only their fingerprints in the bank: PDQ, MD5, SHA-256
-    and local features (keypoints).
+    and local features (keypoints) of an image; MD5, SHA-256 and frames (vpdq) of a video.
 
     Prints one line per file with the ids of its signals. Exit status 1 if any file
     could not be hashed (the others are stored).
