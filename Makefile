@@ -32,9 +32,11 @@ format: install
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	bash benchmarks/setup.sh $(BIN)/python
 	$(BIN)/python benchmarks/hashing.py
 	$(BIN)/python benchmarks/index.py
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/video.py --decode
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
