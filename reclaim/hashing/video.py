@@ -237,6 +237,8 @@ def fingerprint_video(
             kinds = ", ".join(sorted({str(stream.type) for stream in container.streams}))
             raise UnsupportedFormat(source, f"has no video stream ({kinds or 'no'} streams only)")
         stream = container.streams.video[0]
+        # Before anything reads the codec context: frame threads are set up when it opens.
+        stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         _check_frame(source, width, height, limits)
         rate = _frame_rate(stream)
@@ -248,7 +250,6 @@ def fingerprint_video(
                 source,
                 f"lasts {declared:.0f} s, longer than the limit of {limits.max_seconds:.0f} s",
             )
-        stream.thread_type = "AUTO"
         every = max(1, int(seconds_per_hash * rate))
         most_frames = math.ceil(limits.max_seconds * rate) + 1
         frames: list[FrameHash] = []
