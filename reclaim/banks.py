@@ -441,7 +441,7 @@ def _store_fingerprint(
     record: dict[str, Any] = {"path": result.path, "signals": [], "error": result.error}
     if not result.ok:
         return record
-    signals, _ = signals_of_record(result.to_record(), min_quality, source=result.path)
+    signals, too_low = signals_of_record(result.to_record(), min_quality, source=result.path)
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         repository = SignalRepository(session)
@@ -453,6 +453,8 @@ def _store_fingerprint(
     record["signals"] = [{"type": s.type, "id": ids[(s.type, s.value)]} for s in signals]
     if result.low_quality:
         record["note"] = "PDQ quality below the minimum: its PDQ hash was not stored"
+    elif too_low and result.kind == "video":
+        record["note"] = "no frame reaches vPDQ's quality threshold: its frames were not stored"
     return record
 
 

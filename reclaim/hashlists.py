@@ -31,6 +31,7 @@ from reclaim.hashing.video import (
     frames_from_list,
     frames_from_payload,
     frames_payload,
+    unique_codes,
 )
 from reclaim.store import NewSignal, payload_digest
 
@@ -82,7 +83,8 @@ def encode_payload(data: bytes) -> str:
 def signals_of_record(
     record: dict[str, Any], min_quality: int, source: str | None = None
 ) -> tuple[list[NewSignal], int]:
-    """The signals a hash record carries, and how many PDQ hashes were too low in quality."""
+    """The signals a hash record carries, and how many PDQ hashes (or videos, none of
+    whose frames reach vPDQ's quality threshold) were too low in quality to match."""
     signals: list[NewSignal] = []
     low = 0
     quality = _quality(record.get("quality"))
@@ -106,8 +108,12 @@ def signals_of_record(
         signals.append(NewSignal(_KEYPOINTS, payload_digest(payload), None, label, payload))
     frames = record.get(_VPDQ)
     if frames is not None and frames != []:
-        payload = frames_payload(frames_from_list(frames, _VPDQ))
-        signals.append(NewSignal(_VPDQ, payload_digest(payload), None, label, payload))
+        parsed = frames_from_list(frames, _VPDQ)
+        if len(unique_codes(parsed)):
+            payload = frames_payload(parsed)
+            signals.append(NewSignal(_VPDQ, payload_digest(payload), None, label, payload))
+        else:  # stored, it would never match (as a flat image's PDQ is left out)
+            low += 1
     return signals, low
 
 

@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
-from reclaim.hashing.video import FrameHash, frames_from_payload, frames_payload
+from reclaim.hashing.video import FrameHash, frames_from_payload
 from reclaim.index import HammingIndex
 from reclaim.index.features import FeatureIndex, FeatureMatch
 from reclaim.index.videos import VideoIndex, VideoMatch
@@ -216,10 +216,11 @@ class Matcher:
         self._last: tuple[int, str] | None = None  # id and value of the last change applied
         self._synced_at = 0.0
         self._lock = threading.RLock()  # guards the indexes and bank states
-        # Guards the feature index alone, so a feature search (tens of milliseconds) does
-        # not hold PDQ and exact matches up. Taken inside ``_lock`` by syncs, never the
-        # other way round.
+        # Guard the feature and video indexes alone, so their searches (tens of
+        # milliseconds, or more for a long video) do not hold PDQ and exact matches up.
+        # Taken inside ``_lock`` by syncs, never the other way round.
         self._features_lock = threading.Lock()
+        self._videos_lock = threading.Lock()
         self._sync_lock = threading.Lock()  # one sync at a time
         self._follower: threading.Thread | None = None
         self._stop = threading.Event()
@@ -337,8 +338,9 @@ class Matcher:
             else:
                 self._bank_of.pop(change.id, None)
         self._update_pdq(pdq_add, drop[SignalType.PDQ.value])
-        self._videos.remove(drop[_VPDQ])
-        self._videos.add(videos_add, {ident: self._bank_of[ident] for ident, _ in videos_add})
+        with self._videos_lock:
+            self._videos.remove(drop[_VPDQ])
+            self._videos.add(videos_add, {ident: self._bank_of[ident] for ident, _ in videos_add})
         banks = {ident: self._bank_of[ident] for ident, _ in features_add}
         with self._features_lock:
             self._features.remove(drop[_KEYPOINTS])
@@ -375,16 +377,17 @@ class Matcher:
             if unknown:
                 self.sync()  # a bank made since the last sync
         feature_matches: list[FeatureMatch] = []
-        if views:
+        video_matches: list[VideoMatch] = []
+        if views or frames:
             with self._lock:
-                eligible = self._feature_banks(banks, viewer)
-            with self._features_lock:
-                feature_matches = self._features.search(views, groups=eligible)
-        with self._lock:
-            video_matches: list[VideoMatch] = []
+                eligible = self._searchable_banks(banks, viewer)
+            if views:
+                with self._features_lock:
+                    feature_matches = self._features.search(views, groups=eligible)
             if frames:
-                eligible = self._feature_banks(banks, viewer)
-                video_matches = self._videos.search(frames, groups=eligible)
+                with self._videos_lock:
+                    video_matches = self._videos.search(frames, groups=eligible)
+        with self._lock:
             return self._match(
                 signals,
                 banks,
@@ -394,7 +397,7 @@ class Matcher:
                 video_matches=video_matches,
             )
 
-    def _feature_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
+    def _searchable_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
         """The banks whose images (or videos) a feature search may consider: enabled, seen
         by the viewer, and asked for (or negative banks that would hide the matches), so
         other banks' images never take a candidate's place."""
@@ -411,6 +414,11 @@ class Matcher:
     def holds_features(self) -> bool:
         """Whether any local features are held (if not, a query need not compute its own)."""
         return len(self._features) > 0
+
+    @property
+    def holds_videos(self) -> bool:
+        """Whether any videos' frames are held."""
+        return len(self._videos) > 0
 
     def _match(
         self,
@@ -517,8 +525,9 @@ class Matcher:
         partial = directory / "exact.partial.npz"
         np.savez(partial, ids=ids, types=types, values=values, banks=banks)
         partial.replace(directory / "exact.npz")
-        self._write_features(directory / "keypoints.npz")
-        self._write_videos(directory / "videos.npz")
+        features = ((i, features_to_bytes(f)) for i, f in self._features.items())
+        _write_blobs(directory / "keypoints.npz", features)
+        _write_blobs(directory / "videos.npz", self._videos.payloads())
         meta = {
             "version": _SNAPSHOT_VERSION,
             "store_id": self.store.store_id,
@@ -528,65 +537,6 @@ class Matcher:
         temporary = directory / "meta.json.partial"
         temporary.write_text(json.dumps(meta))
         os.replace(temporary, directory / "meta.json")
-
-    def _write_features(self, path: Path) -> None:
-        ids, blobs = [], []
-        for ident, features in self._features.items():
-            ids.append(ident)
-            blobs.append(features_to_bytes(features))
-        lengths = np.array([len(b) for b in blobs], dtype=np.int64)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(
-            partial,
-            ids=np.array(ids, dtype=np.int64),
-            lengths=lengths,
-            blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
-        )
-        partial.replace(path)
-
-    def _write_videos(self, path: Path) -> None:
-        ids, blobs = [], []
-        for ident, frames in self._videos.items():
-            ids.append(ident)
-            blobs.append(frames_payload(frames))
-        partial = path.with_suffix(".partial.npz")
-        np.savez(
-            partial,
-            ids=np.array(ids, dtype=np.int64),
-            lengths=np.array([len(b) for b in blobs], dtype=np.int64),
-            blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
-        )
-        partial.replace(path)
-
-    def _read_videos(self, path: Path, groups: dict[int, int]) -> VideoIndex:
-        index = VideoIndex()
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
-            ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
-        ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends][:-1]
-        index.add(
-            (
-                (int(ident), frames_from_payload(blob[start:end], f"snapshot signal {ident}"))
-                for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
-            ),
-            groups,
-        )
-        return index
-
-    def _read_features(self, path: Path, groups: dict[int, int]) -> FeatureIndex:
-        index = FeatureIndex()
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
-            ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
-        ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends][:-1]
-        index.add(
-            (
-                (int(ident), features_from_bytes(blob[start:end], f"snapshot signal {ident}"))
-                for ident, start, end in zip(ids.tolist(), starts, ends, strict=True)
-            ),
-            groups,
-        )
-        return index
 
     def _exact_arrays(self) -> tuple[NDArray[np.int64], NDArray[np.uint8], NDArray[np.bytes_]]:
         ids: list[int] = []
@@ -628,8 +578,22 @@ class Matcher:
         ):
             self._restore_exact(arrays["ids"], arrays["types"], arrays["values"])
             self._bank_of = {int(i): int(b) for i, b in arrays["banks"]}
-        features = self._read_features(directory / "keypoints.npz", self._bank_of)
-        videos = self._read_videos(directory / "videos.npz", self._bank_of)
+        features = FeatureIndex()
+        features.add(
+            (
+                (ident, features_from_bytes(blob, f"snapshot signal {ident}"))
+                for ident, blob in _read_blobs(directory / "keypoints.npz")
+            ),
+            self._bank_of,
+        )
+        videos = VideoIndex()
+        videos.add(
+            (
+                (ident, frames_from_payload(blob, f"snapshot signal {ident}"))
+                for ident, blob in _read_blobs(directory / "videos.npz")
+            ),
+            self._bank_of,
+        )
         self._pdq = pdq
         self._features = features
         self._videos = videos
@@ -656,6 +620,31 @@ class Matcher:
             name = "md5" if code == 0 else "sha256"
             value = raw.ljust(lengths[code], b"\0")[: lengths[code]].hex()
             self._exact[name].setdefault(value, set()).add(ident)
+
+
+def _write_blobs(path: Path, items: Iterable[tuple[int, bytes]]) -> None:
+    """Payloads by signal id in one file (written aside, then moved into place)."""
+    ids, blobs = [], []
+    for ident, blob in items:
+        ids.append(ident)
+        blobs.append(blob)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(
+        partial,
+        ids=np.array(ids, dtype=np.int64),
+        lengths=np.array([len(b) for b in blobs], dtype=np.int64),
+        blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+    )
+    partial.replace(path)
+
+
+def _read_blobs(path: Path) -> Iterator[tuple[int, bytes]]:
+    """What ``_write_blobs`` wrote."""
+    with path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
+        ids, lengths, blob = arrays["ids"], arrays["lengths"], arrays["blob"].tobytes()
+    ends = np.cumsum(lengths).tolist()
+    for ident, start, end in zip(ids.tolist(), [0, *ends][:-1], ends, strict=True):
+        yield int(ident), blob[start:end]
 
 
 @contextmanager

@@ -221,3 +221,9 @@ def test_vpdq_payloads_from_the_api_are_checked_and_made_canonical() -> None:
         decode_payload(base64.b64encode(b"\xff\xfe").decode(), "payload", "vpdq")
     with pytest.raises(HashFormatError, match=r"payload: .* more than the largest vpdq"):
         decode_payload("A" * (MAX_VPDQ_PAYLOAD_CHARS + 4), "payload", "vpdq")
+
+
+def test_a_video_without_a_good_frame_is_counted_low_not_stored() -> None:
+    flat = [f"{'0' * 64},10,{n}.0" for n in range(3)]  # a flat picture: quality 10
+    signals, low = signals_of_record({"md5": "a" * 32, "vpdq": flat}, 50)
+    assert [s.type for s in signals] == ["md5"] and low == 1

@@ -433,3 +433,19 @@ def test_a_snapshot_keeps_videos_and_malformed_frames_are_skipped(
     rebuilt = Matcher(store, tmp_path / "snap")
     assert rebuilt.started_from == 0
     assert [m.type for m in rebuilt.match([], frames=_video(0)).matches] == ["vpdq"]
+
+
+def test_a_negative_bank_video_suppresses_and_other_banks_videos_are_filtered(
+    store: Store,
+) -> None:
+    frames = _video(0, count=30)
+    _fill(store, "S", "survivor", [_vpdq_signal(frames)])
+    matcher = Matcher(store)
+    assert [m.bank for m in matcher.match([], banks=["S"], frames=frames).matches] == ["S"]
+    _fill(store, "OTHER", "survivor", [NewSignal("md5", "5" * 32)])
+    matcher.sync()
+    assert matcher.match([], banks=["OTHER"], frames=frames).matches == []
+    _fill(store, "BENIGN", "negative", [_vpdq_signal(frames)])
+    matcher.sync()
+    result = matcher.match([], frames=frames)
+    assert result.matches == [] and [m.bank for m in result.suppressed_by] == ["BENIGN"]

@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +66,7 @@ MAX_PAYLOAD_BYTES: Final = MAX_LIST_FRAMES * 96
 VIDEO_EXTENSIONS: Final = frozenset(
     {
         ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".webm", ".mkv", ".avi", ".wmv",
-        ".asf", ".flv", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".vob", ".ogv",
+        ".asf", ".flv", ".mts", ".m2ts", ".mpg", ".mpeg", ".vob", ".ogv",
     }
 )  # fmt: skip
 #: ISO base media brands of still images (HEIF, AVIF): any other ``ftyp`` is a movie.
@@ -96,9 +96,14 @@ _CONTAINERS: Final[tuple[tuple[str, Callable[[bytes], bool]], ...]] = (
     ("ASF", lambda d: d.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11")),
     ("Ogg", lambda d: d.startswith(b"OggS") and b"theora" in d[:128]),
     ("MPEG-PS", lambda d: d.startswith(b"\x00\x00\x01\xba")),
+    # Four sync bytes a packet apart, and not a GIF (which also starts with 0x47).
     (
         "MPEG-TS",
-        lambda d: len(d) > 2 * _TS_PACKET and d[0] == d[_TS_PACKET] == d[2 * _TS_PACKET] == 0x47,
+        lambda d: (
+            len(d) > 3 * _TS_PACKET
+            and set(d[: 4 * _TS_PACKET : _TS_PACKET]) == {0x47}
+            and not d.startswith(b"GIF8")
+        ),
     ),
 )
 
@@ -143,7 +148,9 @@ class FrameHash:
                 f"got {text[:80]!r}"
             ) from None
         if not math.isfinite(timestamp) or timestamp < 0:
-            raise HashFormatError(f"{source}: a frame's timestamp must be 0 or more, got {text!r}")
+            raise HashFormatError(
+                f"{source}: a frame's timestamp must be 0 or more, got {text[:80]!r}"
+            )
         try:
             pdq = PdqHash.parse(pdq_hex, quality)
         except HashFormatError as exc:
@@ -233,23 +240,8 @@ def fingerprint_video(
     except av.FFmpegError as exc:
         raise CorruptMedia(source, f"not a readable video container ({_reason(exc)})") from None
     with container:
-        if not container.streams.video:
-            kinds = ", ".join(sorted({str(stream.type) for stream in container.streams}))
-            raise UnsupportedFormat(source, f"has no video stream ({kinds or 'no'} streams only)")
-        stream = container.streams.video[0]
-        # Before anything reads the codec context: frame threads are set up when it opens.
-        stream.thread_type = "AUTO"
+        stream, rate = _video_stream(container, source, limits)
         width, height = stream.codec_context.width, stream.codec_context.height
-        _check_frame(source, width, height, limits)
-        rate = _frame_rate(stream)
-        if rate is None:
-            raise CorruptMedia(source, "the video stream states no frame rate")
-        declared = _declared_seconds(container, stream)
-        if declared is not None and declared > limits.max_seconds:
-            raise VideoTooLong(
-                source,
-                f"lasts {declared:.0f} s, longer than the limit of {limits.max_seconds:.0f} s",
-            )
         every = max(1, int(seconds_per_hash * rate))
         most_frames = math.ceil(limits.max_seconds * rate) + 1
         frames: list[FrameHash] = []
@@ -289,6 +281,29 @@ def fingerprint_video(
         md5=exact.md5,
         sha256=exact.sha256,
     )
+
+
+def _video_stream(container: Any, source: str, limits: VideoLimits) -> tuple[Any, float]:
+    """The first video stream, set up to decode on every core, and its frame rate; or the
+    reason the video is refused before any frame is decoded."""
+    if not container.streams.video:
+        kinds = ", ".join(sorted({str(stream.type) for stream in container.streams}))
+        raise UnsupportedFormat(source, f"has no video stream ({kinds or 'no'} streams only)")
+    stream = container.streams.video[0]
+    if stream.codec_context is None:  # FFmpeg knows no decoder for this codec
+        raise UnsupportedFormat(source, "no decoder for its video codec")
+    # Before anything reads the codec context: frame threads are set up when it opens.
+    stream.thread_type = "AUTO"
+    _check_frame(source, stream.codec_context.width, stream.codec_context.height, limits)
+    rate = _frame_rate(stream)
+    if rate is None:
+        raise CorruptMedia(source, "the video stream states no frame rate")
+    declared = _declared_seconds(container, stream)
+    if declared is not None and declared > limits.max_seconds:
+        raise VideoTooLong(
+            source, f"lasts {declared:.0f} s, longer than the limit of {limits.max_seconds:.0f} s"
+        )
+    return stream, rate
 
 
 def _frame_rate(stream: object) -> float | None:

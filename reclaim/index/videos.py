@@ -23,6 +23,8 @@ from reclaim.hashing.video import (
     QUERY_MATCH_PERCENT,
     TARGET_MATCH_PERCENT,
     FrameHash,
+    frames_from_payload,
+    frames_payload,
     match_frames,
     unique_codes,
 )
@@ -43,17 +45,19 @@ class VideoIndex:
 
     def __init__(self) -> None:
         self._index = HammingIndex()
-        self._frames: dict[int, list[FrameHash]] = {}
+        # Each video's frames as its signal's payload (about 80 bytes a frame, where
+        # frame objects took several hundred), and the ids of its unique good frames.
+        self._payloads: dict[int, bytes] = {}
         self._frame_ids: dict[int, NDArray[np.int64]] = {}
         self._owner: dict[int, int] = {}  # frame id -> video id
         self._group: dict[int, int] = {}
         self._next_frame = 0
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return len(self._payloads)
 
     def __contains__(self, ident: object) -> bool:
-        return ident in self._frames
+        return ident in self._payloads
 
     def add(
         self,
@@ -69,7 +73,7 @@ class VideoIndex:
             self._next_frame += len(codes)
             if len(codes):
                 self._index.add(ids, codes)
-            self._frames[ident] = list(frames)
+            self._payloads[ident] = frames_payload(frames)
             self._frame_ids[ident] = ids
             self._owner.update(dict.fromkeys(ids.tolist(), ident))
             self._group[ident] = groups.get(ident, 0) if groups else 0
@@ -77,18 +81,18 @@ class VideoIndex:
     def remove(self, idents: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored); their frames stop matching at once."""
         for ident in idents:
-            if ident not in self._frames:
+            if ident not in self._payloads:
                 continue
             ids = self._frame_ids.pop(ident)
             if len(ids):
                 self._index.remove(ids)
             for frame_id in ids.tolist():
                 del self._owner[frame_id]
-            del self._frames[ident], self._group[ident]
+            del self._payloads[ident], self._group[ident]
 
-    def items(self) -> Iterable[tuple[int, list[FrameHash]]]:
-        """Every (id, frames) held, the frames as registered."""
-        yield from self._frames.items()
+    def payloads(self) -> Iterable[tuple[int, bytes]]:
+        """Every (id, payload) held: the frames as ``video.frames_payload`` writes them."""
+        yield from self._payloads.items()
 
     def search(
         self,
@@ -132,9 +136,10 @@ class VideoIndex:
     ) -> list[VideoMatch]:
         """``search`` by comparing the query with every video held (the plain form)."""
         matches = []
-        for ident, frames in self._frames.items():
+        for ident, payload in self._payloads.items():
             if groups is not None and self._group[ident] not in groups:
                 continue
+            frames = frames_from_payload(payload)
             result = match_frames(query, frames, distance=distance)
             if result.query_percent > 0 and result.passes(query_threshold, target_threshold):
                 matches.append(VideoMatch(ident, result.query_percent, result.target_percent))

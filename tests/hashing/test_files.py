@@ -190,7 +190,8 @@ def test_a_corrupt_video_gives_an_error_record_with_its_exact_hashes(tmp_path: P
         (b"RIFF\x00\x00\x00\x00WEBPVP8 ", None),
         (b"FLV\x01\x05", "FLV"),
         (b"\x00\x00\x01\xba\x44", "MPEG-PS"),
-        (b"\x47" + b"\x00" * 187 + b"\x47" + b"\x00" * 187 + b"\x47\x00", "MPEG-TS"),
+        ((b"\x47" + b"\x00" * 187) * 4 + b"\x47", "MPEG-TS"),
+        (b"GIF89a" + b"\x00" * 182 + (b"\x47" + b"\x00" * 187) * 3, None),  # a GIF
         (b"\xff\xd8\xff\xe0", None),
         (b"", None),
     ],

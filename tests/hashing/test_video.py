@@ -134,13 +134,17 @@ def test_malformed_vpdq_lists_are_refused(text: str, reason: str) -> None:
 
 
 def test_bad_videos_are_refused_with_the_reason(pan: tuple[list[np.ndarray], bytes]) -> None:
-    _, data = pan
+    frames, data = pan
     with pytest.raises(EmptyFile, match="clip: file is empty"):
         fingerprint_video(b"", "clip")
     with pytest.raises(CorruptMedia, match="clip: not a readable video container"):
         fingerprint_video(b"\x00\x01 not a video " * 100, "clip")
     with pytest.raises(CorruptMedia, match="clip"):
         fingerprint_video(data[: len(data) // 3], "clip")  # cut short: no index
+    unknown = encode_video(frames[:10], container="matroska")
+    unknown = unknown.replace(b"V_MPEG4/ISO/AVC", b"V_XXXXX/ISO/AVC")  # a codec FFmpeg lacks
+    with pytest.raises(UnsupportedFormat, match="clip: no decoder for its video codec"):
+        fingerprint_video(unknown, "clip")
     with pytest.raises(UnsupportedFormat, match=r"song: has no video stream \(audio"):
         fingerprint_video(encode_audio_only(), "song")
     with pytest.raises(ImageTooLarge, match="320 x 240 pixels, more than the limit of 1000"):

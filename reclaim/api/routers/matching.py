@@ -87,8 +87,8 @@ def _public(result: MatchResult) -> tuple[list[MatchPublic], bool]:
             type=m.type,
             distance=m.distance,
             inliers=m.inliers,
-            query_percent=m.query_percent,
-            target_percent=m.target_percent,
+            query_percent=None if m.query_percent is None else round(m.query_percent, 2),
+            target_percent=None if m.target_percent is None else round(m.target_percent, 2),
         )
         for m in result.matches
     ]
