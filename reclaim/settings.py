@@ -40,6 +40,22 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest width or height accepted, in pixels.",
     )
+    max_video_seconds: float = Field(
+        6 * 3600.0,
+        gt=0,
+        description="Longest video accepted, in seconds (by its header, or by the frames "
+        "decoded when the header says nothing).",
+    )
+    max_video_frame_pixels: int = Field(
+        8192 * 8192,
+        ge=1,
+        description="Largest video frame accepted, in pixels (width x height).",
+    )
+    max_video_decode_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="Longest a video may take to decode before it is refused, in seconds.",
+    )
     index_dir: str | None = Field(
         None,
         description="Folder for the matcher's index snapshot (default: next to a SQLite "

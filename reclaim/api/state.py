@@ -16,8 +16,7 @@ from typing import Final
 
 from reclaim.api.limits import RateLimiter
 from reclaim.errors import NotReady, ReclaimError
-from reclaim.hashing.files import FingerprintOptions
-from reclaim.hashing.media import MediaLimits
+from reclaim.hashing.files import FingerprintOptions, options_for
 from reclaim.keys import KeyVerifier
 from reclaim.match_records import MatchRecorder
 from reclaim.matching import Matcher
@@ -45,14 +44,7 @@ class ServiceState:
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
         store = Store.open(settings.database_url)
-        options = FingerprintOptions(
-            limits=MediaLimits(
-                max_file_bytes=settings.max_file_bytes,
-                max_image_pixels=settings.max_image_pixels,
-                max_image_side=settings.max_image_side,
-            ),
-            min_quality=settings.pdq_min_quality,
-        )
+        options = options_for(settings)
         return cls(
             settings=settings,
             store=store,

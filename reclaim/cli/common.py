@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reclaim.hashing.files import FingerprintOptions
-from reclaim.hashing.media import MediaLimits
+from reclaim.hashing.files import FingerprintOptions, options_for
 from reclaim.hashing.video import SECONDS_PER_HASH
 from reclaim.matching import Matcher
 from reclaim.settings import Settings, snapshot_dir
@@ -37,13 +36,8 @@ def fingerprint_options(
     query_features: bool = False,
     seconds_per_hash: float = SECONDS_PER_HASH,
 ) -> FingerprintOptions:
-    return FingerprintOptions(
-        limits=MediaLimits(
-            max_file_bytes=settings.max_file_bytes,
-            max_image_pixels=settings.max_image_pixels,
-            max_image_side=settings.max_image_side,
-        ),
-        min_quality=settings.pdq_min_quality,
+    return options_for(
+        settings,
         dihedral=dihedral,
         keypoints=keypoints,
         query_features=query_features,

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reclaim.errors import EmptyFile, FileTooLarge, FileUnreadable, MediaError, ReclaimError
 from reclaim.hashing.base import Luma
@@ -36,6 +37,7 @@ from reclaim.hashing.video import (
     is_video_name,
     sniff_video,
 )
+from reclaim.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,25 @@ class FileFingerprint:
             record["frame_count"] = self.frame_count
             record["codec"] = self.codec
         return record
+
+
+def options_for(settings: Settings, **choices: Any) -> FingerprintOptions:
+    """The options ``settings`` give (limits, minimum quality), with ``choices`` (the
+    fields of ``FingerprintOptions`` a command or request picks) on top."""
+    return FingerprintOptions(
+        limits=MediaLimits(
+            max_file_bytes=settings.max_file_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            max_image_side=settings.max_image_side,
+        ),
+        video_limits=VideoLimits(
+            max_seconds=settings.max_video_seconds,
+            max_frame_pixels=settings.max_video_frame_pixels,
+            max_decode_seconds=settings.max_video_decode_seconds,
+        ),
+        min_quality=settings.pdq_min_quality,
+        **choices,
+    )
 
 
 def fingerprint_file(path: str | Path, options: FingerprintOptions) -> FileFingerprint:
