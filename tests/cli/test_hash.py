@@ -17,6 +17,7 @@ from reclaim import __version__
 from reclaim.cli import app
 from reclaim.cli import hash as cli
 from tests.hashing.reference import reference_hash_file
+from tests.hashing.videos import encode_video, pan_frames
 
 runner = CliRunner()
 FIELDS = {"path", "kind", "pdq", "quality", "low_quality", "md5", "sha256", "width", "height"}
@@ -146,3 +147,21 @@ def test_the_progress_bar_advances_per_file_without_touching_stdout(
     assert result.exit_code == 0
     assert len(shown) == 3
     assert len(_lines(result.stdout)) == 3
+
+
+def test_a_video_is_hashed_and_the_video_limits_are_settings(
+    tmp_path: Path, photos: list[Path]
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(encode_video(pan_frames(photos[0], 30), fps=10))
+    result = runner.invoke(app, ["hash", "--seconds-per-hash", "0.5", str(clip)])
+    assert result.exit_code == 0, result.output
+    [record] = _lines(result.stdout)
+    assert record["kind"] == "video" and record["pdq"] is None
+    assert isinstance(record["vpdq"], list) and len(record["vpdq"]) == 6
+    assert (record["duration"], record["frame_count"], record["codec"]) == (3.0, 30, "h264")
+    refused = runner.invoke(app, ["hash", str(clip)], env={"RECLAIM_MAX_VIDEO_SECONDS": "2"})
+    assert refused.exit_code == 1
+    [error] = _lines(refused.stdout)
+    assert error["error"]["code"] == "video_too_long"
+    assert "longer than the limit of 2 s" in error["error"]["message"]
