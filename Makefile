@@ -19,6 +19,7 @@ run: install
 	$(BIN)/reclaim --db sqlite:///demo.db demo
 
 test: install
+	bash scripts/install-vpdq.sh $(BIN)/python || echo "vpdq not installed: its parity tests will skip (and fail in CI)"
 	$(BIN)/python -m pytest -n 2
 
 lint: install
@@ -32,7 +33,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	bash benchmarks/setup.sh $(BIN)/python || echo "vpdq not installed: benchmarks/video.py measures Reclaim alone"
+	bash scripts/install-vpdq.sh $(BIN)/python || echo "vpdq not installed: benchmarks/video.py measures Reclaim alone"
 	$(BIN)/python benchmarks/hashing.py
 	$(BIN)/python benchmarks/index.py
 	$(BIN)/python benchmarks/store.py

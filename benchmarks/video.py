@@ -5,9 +5,10 @@ a second) from the real photos of the robustness corpus: slow pans and zooms acr
 photo after another, four seconds each, at 360p, 720p and 1080p. They are kept in
 ``~/.cache/reclaim-bench/videos``. Each is fingerprinted by Reclaim
 (``reclaim.hashing.video.fingerprint_video``) and, when the ``vpdq`` package is installed
-(it builds against FFmpeg's development files: ``make bench`` installs them), by vpdq,
-both at one frame a second, on every core. Printed: seconds per minute of video, the
-ratio, and how far Reclaim's frame hashes lie from vpdq's at the same timestamps.
+(it builds against FFmpeg's development files; ``scripts/install-vpdq.sh``, which ``make
+bench`` runs, installs them), by vpdq, both at one frame a second, on every core.
+Printed: seconds per minute of video, the ratio, and how far Reclaim's frame hashes lie
+from vpdq's at the same timestamps.
 
     .venv/bin/python benchmarks/video.py [--seconds N] [--sizes 360,720,1080] [--json PATH]
 """

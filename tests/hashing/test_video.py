@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -164,3 +166,47 @@ def test_a_video_with_sound_is_fingerprinted_by_its_pictures(
     with_sound = fingerprint_video(encode_video(frames, audio=True), "talk.mp4")
     silent = fingerprint_video(data, "pan.mp4")
     assert [f.pdq for f in with_sound.frames] == [f.pdq for f in silent.frames]
+
+
+@pytest.fixture(scope="module")
+def reference_vpdq() -> ModuleType:
+    """The vpdq package (``scripts/install-vpdq.sh``; ``make test`` runs it). Skipped
+    where it is not installed, except in CI, where its absence fails the run."""
+    try:
+        import vpdq  # noqa: PLC0415
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("vpdq is required in CI: scripts/install-vpdq.sh did not install it")
+        pytest.skip("vpdq is not installed (scripts/install-vpdq.sh)")
+    return vpdq
+
+
+def test_frames_equal_the_reference_vpdqs(
+    reference_vpdq: ModuleType, tmp_path: Path, photos: list[Path]
+) -> None:
+    for photo, fps in ((photos[0], 10), (photos[3], 25)):
+        path = tmp_path / f"{photo.stem}.mp4"
+        path.write_bytes(encode_video(pan_frames(photo, 4 * fps, (480, 270)), fps=fps))
+        ours = fingerprint_video(path.read_bytes(), path.name).frames
+        theirs = reference_vpdq.computeHash(str(path), seconds_per_hash=1)
+        assert [f.timestamp for f in ours] == pytest.approx([f.timestamp for f in theirs])
+        for mine, reference in zip(ours, theirs, strict=True):
+            # The same frames; the grey conversion differs (FFmpeg's against vpdq's RGB mix).
+            assert mine.pdq.distance(PdqHash(reference.hex, reference.quality)) <= 10
+            assert abs(mine.pdq.quality - reference.quality) <= 10
+
+
+def test_threatexchange_reads_our_lists_and_we_read_its(
+    reference_vpdq: ModuleType, tmp_path: Path, photos: list[Path]
+) -> None:
+    from threatexchange.extensions.vpdq.vpdq import VPDQSignal  # noqa: PLC0415
+
+    path = tmp_path / "pan.mp4"
+    path.write_bytes(encode_video(pan_frames(photos[0], 40), fps=10))
+    ours = frames_to_json(fingerprint_video(path.read_bytes(), path.name).frames)
+    theirs = VPDQSignal.hash_from_file(path)
+    assert VPDQSignal.validate_signal_str(ours) == ours
+    assert VPDQSignal.compare_hash(ours, theirs).match
+    assert VPDQSignal.compare_hash(theirs, ours).match
+    read = frames_from_json(theirs)
+    assert match_frames(read, frames_from_json(ours)).passes()

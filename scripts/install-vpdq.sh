@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The reference tools the benchmarks compare with that build from source. vpdq (the video
-# hash of Meta's ThreatExchange) builds against FFmpeg's development files, which come
-# from the system's packages (Debian's here); everything else is on PyPI.
+# vpdq, the video hash of Meta's ThreatExchange: the reference Reclaim's video hashes are
+# tested and benchmarked against. It builds against FFmpeg's development files, which come
+# from the system's packages (Debian's here); `make test` and `make bench` run this.
 set -euo pipefail
-python="${1:?usage: benchmarks/setup.sh PATH-TO-VENV-PYTHON}"
+python="${1:?usage: scripts/install-vpdq.sh PATH-TO-VENV-PYTHON}"
+if "$python" -c "import vpdq" 2>/dev/null; then
+    exit 0
+fi
 libraries="libavcodec libavformat libavutil libswscale libavdevice libavfilter libswresample"
 if ! pkg-config --exists $libraries 2>/dev/null; then
     if ! command -v apt-get >/dev/null; then
