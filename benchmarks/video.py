@@ -118,12 +118,13 @@ def reclaim_frames(path: Path) -> list[tuple[float, str]]:
     return [(frame.timestamp, frame.pdq.hex) for frame in video.frames]
 
 
-def vpdq_frames(path: Path) -> list[tuple[float, str]] | None:
+def vpdq_frames(path: Path) -> list[tuple[float, str, int]] | None:
     try:
         import vpdq  # noqa: PLC0415
     except ImportError:
         return None
-    return [(f.timestamp, f.hex) for f in vpdq.computeHash(str(path), seconds_per_hash=1)]
+    frames = vpdq.computeHash(str(path), seconds_per_hash=1)
+    return [(f.timestamp, f.hex, f.quality) for f in frames]
 
 
 def _timed(function: Any, path: Path, rounds: int) -> tuple[float, Any]:
@@ -135,13 +136,224 @@ def _timed(function: Any, path: Path, rounds: int) -> tuple[float, Any]:
     return best, result
 
 
-def _distances(ours: list[tuple[float, str]], theirs: list[tuple[float, str]]) -> list[int]:
-    by_time = {round(t, 3): h for t, h in theirs}
+def _distances(ours: list[tuple[float, str]], theirs: list[tuple[float, str, int]]) -> list[int]:
+    by_time = {round(t, 3): h for t, h, _ in theirs}
     return [
         (int(h, 16) ^ int(by_time[round(t, 3)], 16)).bit_count()
         for t, h in ours
         if round(t, 3) in by_time
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Recall: edited copies of registered videos found, and copies of unrelated videos not.
+
+RECALL_SIZE: Final = (854, 480)
+RECALL_FPS: Final = 15
+RECALL_SECONDS: Final = 20
+LONG_SECONDS: Final = 180
+
+
+def scene_frames(
+    photos: Sequence[Path], seconds: int, size: tuple[int, int] = RECALL_SIZE
+) -> list[np.ndarray]:
+    """Frames of a video panning across ``photos`` in turn, four seconds each, at
+    ``RECALL_FPS`` (the photos repeat, turned around, when the video is longer)."""
+    per_photo = RECALL_FPS * SECONDS_PER_PHOTO
+    frames = []
+    for n in range(RECALL_FPS * seconds):
+        turn, slot = divmod(n // per_photo, len(photos))
+        progress = (n % per_photo) / per_photo
+        frames.append(_window(_image(photos[slot]), size, 1 - progress if turn % 2 else progress))
+    return frames
+
+
+def encode_frames(
+    frames: Sequence[np.ndarray], fps: float, codec: str = "libx264", options: Any = None
+) -> bytes:
+    """Frames encoded as a video file (MP4 for H.264, WebM for VP9)."""
+    import io  # noqa: PLC0415
+
+    import av  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    container = "webm" if "vpx" in codec else "mp4"
+    with av.open(buffer, mode="w", format=container) as output:
+        stream = output.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.options = dict(options or {})
+        for pixels in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+def _fit(frame: np.ndarray, scale_w: float, scale_h: float) -> np.ndarray:
+    """The frame shrunk by these factors onto black bars of the original size."""
+    height, width = frame.shape[:2]
+    inner = Image.fromarray(frame).resize((round(width * scale_w), round(height * scale_h)))
+    canvas = Image.new("RGB", (width, height))
+    canvas.paste(inner, ((width - inner.width) // 2, (height - inner.height) // 2))
+    return np.asarray(canvas)
+
+
+def _caption(frame: np.ndarray, n: int) -> np.ndarray:
+    from PIL import ImageDraw, ImageFont  # noqa: PLC0415
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=image.height // 14)
+    line = ["so this is what happened", "nobody was supposed to see", "look at this"][
+        (n // (3 * RECALL_FPS)) % 3
+    ]
+    draw.text(
+        (image.width // 2, image.height * 9 // 10), line, font=font, fill="white",
+        anchor="mm", stroke_width=3, stroke_fill="black",
+    )  # fmt: skip
+    return np.asarray(image)
+
+
+def _watermark(frame: np.ndarray) -> np.ndarray:
+    from PIL import ImageDraw, ImageFont  # noqa: PLC0415
+
+    image = Image.fromarray(frame).convert("RGBA")
+    layer = Image.new("RGBA", image.size)
+    draw = ImageDraw.Draw(layer)
+    box = (image.width * 7 // 10, image.height // 20, image.width * 19 // 20, image.height // 4)
+    draw.rounded_rectangle(box, radius=12, fill=(255, 255, 255, 110))
+    font = ImageFont.load_default(size=image.height // 12)
+    draw.text((box[0] + 10, box[1] + 8), "CLIPS24", font=font, fill=(20, 20, 20, 200))
+    return np.asarray(Image.alpha_composite(image, layer).convert("RGB"))
+
+
+def _retimed(frames: Sequence[np.ndarray], speed: float, fps: float) -> list[np.ndarray]:
+    """The frames played ``speed`` times as fast, at ``fps`` frames a second."""
+    seconds = len(frames) / RECALL_FPS / speed
+    return [
+        frames[min(len(frames) - 1, int(j / fps * speed * RECALL_FPS))]
+        for j in range(int(seconds * fps))
+    ]
+
+
+def _crop(frame: np.ndarray) -> np.ndarray:
+    height, width = frame.shape[:2]
+    box = (width // 20, height // 20, width - width // 20, height - height // 20)
+    return np.asarray(Image.fromarray(frame).crop(box).resize((width, height)))
+
+
+def _grey(frame: np.ndarray) -> np.ndarray:
+    return np.repeat(np.asarray(Image.fromarray(frame).convert("L"))[:, :, None], 3, axis=2)
+
+
+def _small(frame: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(frame).resize((640, 360), Image.Resampling.BILINEAR))
+
+
+#: Each edit: (frames of the registered video, of its long version, of an unrelated one)
+#: to the file of the copy.
+EDITS: Final[dict[str, Any]] = {
+    "re-encode (VP9, low bitrate)": lambda f, long, other: encode_frames(
+        f, RECALL_FPS, "libvpx-vp9", {"crf": "50", "b": "0"}
+    ),
+    "scale to 360p": lambda f, long, other: encode_frames([_small(x) for x in f], RECALL_FPS),
+    "crop 10%": lambda f, long, other: encode_frames([_crop(x) for x in f], RECALL_FPS),
+    "letterbox": lambda f, long, other: encode_frames([_fit(x, 1, 0.75) for x in f], RECALL_FPS),
+    "pillarbox": lambda f, long, other: encode_frames([_fit(x, 0.75, 1) for x in f], RECALL_FPS),
+    "greyscale": lambda f, long, other: encode_frames([_grey(x) for x in f], RECALL_FPS),
+    "subtitles": lambda f, long, other: encode_frames(
+        [_caption(x, n) for n, x in enumerate(f)], RECALL_FPS
+    ),
+    "watermark": lambda f, long, other: encode_frames([_watermark(x) for x in f], RECALL_FPS),
+    "speed +25%": lambda f, long, other: encode_frames(_retimed(f, 1.25, 15), 15),
+    "speed -25%": lambda f, long, other: encode_frames(_retimed(f, 0.75, 15), 15),
+    "frame rate 15 to 24": lambda f, long, other: encode_frames(_retimed(f, 1.0, 24), 24),
+    "30 s clip of 3 min": lambda f, long, other: encode_frames(
+        long[75 * RECALL_FPS : 105 * RECALL_FPS], RECALL_FPS
+    ),
+    "5 s of another video spliced in": lambda f, long, other: encode_frames(
+        [*f[: len(f) // 2], *other[: 5 * RECALL_FPS], *f[len(f) // 2 :]], RECALL_FPS
+    ),
+}
+
+
+def recall(photos: Sequence[Path], videos: int) -> tuple[list[list[str]], dict[str, Any]]:
+    """Per edit: copies of registered videos found, and false matches, by Reclaim and by
+    vpdq's frames under the same rules."""
+    import tempfile  # noqa: PLC0415
+
+    from reclaim.hashing.video import fingerprint_video, match_frames  # noqa: PLC0415
+    from reclaim.index.videos import VideoIndex  # noqa: PLC0415
+
+    per_video = 5
+    registered = [photos[0::2][i * per_video : (i + 1) * per_video] for i in range(videos)]
+    unrelated = [photos[1::2][i * per_video : (i + 1) * per_video] for i in range(videos)]
+    if any(len(group) < per_video for group in registered + unrelated):
+        raise SystemExit(f"the corpus has too few photos for {videos} videos a side")
+    folder = Path(tempfile.mkdtemp(prefix="reclaim-video-"))
+
+    def both(data: bytes, name: str) -> tuple[list[Any], list[Any]]:
+        path = folder / name
+        path.write_bytes(data)
+        ours = list(fingerprint_video(data, name).frames)
+        theirs = vpdq_frames(path)
+        return ours, _as_frames(theirs) if theirs is not None else []
+
+    index, theirs_index = VideoIndex(), {}
+    sources = []
+    for number, group in enumerate(registered):
+        short = scene_frames(group, RECALL_SECONDS)
+        long = scene_frames(group, LONG_SECONDS)
+        for ident, frames in ((2 * number, short), (2 * number + 1, long)):
+            ours, theirs = both(encode_frames(frames, RECALL_FPS), f"registered-{ident}.mp4")
+            index.add([(ident, ours)])
+            theirs_index[ident] = theirs
+        sources.append((short, long))
+    others = [scene_frames(group, RECALL_SECONDS) for group in unrelated]
+    rows, report = [], {}
+    for edit, make in EDITS.items():
+        tally = {"reclaim found": 0, "vpdq found": 0, "reclaim false": 0, "vpdq false": 0}
+        began = time.perf_counter()
+        for number in range(videos):
+            short, long = sources[number]
+            other = others[number]
+            cases = [
+                (make(short, long, other), {2 * number, 2 * number + 1}, "found"),
+                (make(other, scene_frames(unrelated[number], LONG_SECONDS), short), None, "false"),
+            ]
+            for data, wanted, kind in cases:
+                ours, theirs = both(data, "query.bin")
+                hits = {m.ident for m in index.search(ours)}
+                their_hits = {
+                    i for i, t in theirs_index.items() if match_frames(theirs, t).passes()
+                }
+                if kind == "found":
+                    tally["reclaim found"] += bool(hits & (wanted or set()))
+                    tally["vpdq found"] += bool(their_hits & (wanted or set()))
+                else:
+                    tally["reclaim false"] += len(hits)
+                    tally["vpdq false"] += len(their_hits)
+        rows.append(
+            [
+                edit,
+                f"{tally['reclaim found']}/{videos}",
+                f"{tally['vpdq found']}/{videos}",
+                str(tally["reclaim false"]),
+                str(tally["vpdq false"]),
+            ]
+        )
+        report[edit] = tally
+        print(f"  {edit}: {rows[-1][1:]} ({time.perf_counter() - began:.0f} s)", flush=True)
+    return rows, report
+
+
+def _as_frames(pairs: list[tuple[float, str]]) -> list[Any]:
+    from reclaim.hashing.base import PdqHash  # noqa: PLC0415
+    from reclaim.hashing.video import FrameHash  # noqa: PLC0415
+
+    return [FrameHash(PdqHash(pdq, quality), timestamp) for timestamp, pdq, quality in pairs]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,11 +365,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--decode", action="store_true", help="also time decoding alone under each lever"
     )
+    parser.add_argument(
+        "--recall",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead, measure recall per edit class on N registered and N unrelated videos",
+    )
     args = parser.parse_args(argv)
     print("Machine")
     for key, value in machine_info(["numpy", "av", "vpdq"]).items():
         print(f"  {key + ':':12} {value}")
     photos = corpus()
+    if args.recall:
+        print(
+            f"\nEdited copies of {args.recall} registered videos, and of {args.recall} unrelated:"
+        )
+        rows, found = recall(photos, args.recall)
+        print_table(["edit", "Reclaim found", "vpdq found", "Reclaim false", "vpdq false"], rows)
+        if args.json:
+            write_json(args.json, found)
+        return 0
     folder = CACHE / "videos"
     folder.mkdir(parents=True, exist_ok=True)
     rows, decoding, report = [], [], {}
