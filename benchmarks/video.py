@@ -10,7 +10,15 @@ bench`` runs, installs them), by vpdq, both at one frame a second, on every core
 Printed: seconds per minute of video, the ratio, and how far Reclaim's frame hashes lie
 from vpdq's at the same timestamps.
 
-    .venv/bin/python benchmarks/video.py [--seconds N] [--sizes 360,720,1080] [--json PATH]
+``--recall N`` measures instead what each finds: N registered videos (20 s, and a 3-minute
+version of each, 480p at 15 frames a second, five corpus photos each) and N unrelated ones
+(other photos) are edited in each class the issue names, and each copy is matched by vPDQ's
+rules against the registered videos: Reclaim's frames through its video index, vpdq's
+frames by the same rules. A copy of a registered video should match it; a copy of an
+unrelated one, nothing.
+
+    .venv/bin/python benchmarks/video.py [--seconds N] [--sizes 360,720,1080] [--decode]
+    .venv/bin/python benchmarks/video.py --recall N
 """
 
 from __future__ import annotations
