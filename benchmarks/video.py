@@ -263,7 +263,7 @@ def _small(frame: np.ndarray) -> np.ndarray:
 #: Each edit: (frames of the registered video, of its long version, of an unrelated one)
 #: to the file of the copy.
 EDITS: Final[dict[str, Any]] = {
-    "re-encode (VP9, low bitrate)": lambda f, long, other: encode_frames(
+    "re-encode (VP9 at low bitrate)": lambda f, long, other: encode_frames(
         f, RECALL_FPS, "libvpx-vp9", {"crf": "50", "b": "0"}
     ),
     "scale to 360p": lambda f, long, other: encode_frames([_small(x) for x in f], RECALL_FPS),
@@ -287,7 +287,9 @@ EDITS: Final[dict[str, Any]] = {
 }
 
 
-def recall(photos: Sequence[Path], videos: int) -> tuple[list[list[str]], dict[str, Any]]:
+def recall(
+    photos: Sequence[Path], videos: int, only: Sequence[str] = ()
+) -> tuple[list[list[str]], dict[str, Any]]:
     """Per edit: copies of registered videos found, and false matches, by Reclaim and by
     vpdq's frames under the same rules."""
     import tempfile  # noqa: PLC0415
@@ -302,10 +304,10 @@ def recall(photos: Sequence[Path], videos: int) -> tuple[list[list[str]], dict[s
         raise SystemExit(f"the corpus has too few photos for {videos} videos a side")
     folder = Path(tempfile.mkdtemp(prefix="reclaim-video-"))
 
-    def both(data: bytes, name: str) -> tuple[list[Any], list[Any]]:
+    def both(data: bytes, name: str) -> tuple[Any, list[Any]]:
         path = folder / name
         path.write_bytes(data)
-        ours = list(fingerprint_video(data, name).frames)
+        ours = fingerprint_video(data, name)
         theirs = vpdq_frames(path)
         return ours, _as_frames(theirs) if theirs is not None else []
 
@@ -316,12 +318,14 @@ def recall(photos: Sequence[Path], videos: int) -> tuple[list[list[str]], dict[s
         long = scene_frames(group, LONG_SECONDS)
         for ident, frames in ((2 * number, short), (2 * number + 1, long)):
             ours, theirs = both(encode_frames(frames, RECALL_FPS), f"registered-{ident}.mp4")
-            index.add([(ident, ours)])
+            index.add([(ident, ours.frames)])
             theirs_index[ident] = theirs
         sources.append((short, long))
     others = [scene_frames(group, RECALL_SECONDS) for group in unrelated]
     rows, report = [], {}
     for edit, make in EDITS.items():
+        if only and edit not in only:
+            continue
         tally = {"reclaim found": 0, "vpdq found": 0, "reclaim false": 0, "vpdq false": 0}
         began = time.perf_counter()
         for number in range(videos):
@@ -333,7 +337,8 @@ def recall(photos: Sequence[Path], videos: int) -> tuple[list[list[str]], dict[s
             ]
             for data, wanted, kind in cases:
                 ours, theirs = both(data, "query.bin")
-                hits = {m.ident for m in index.search(ours)}
+                found = index.search(ours.frames, alternatives=ours.trimmed)
+                hits = {m.ident for m in found}
                 their_hits = {
                     i for i, t in theirs_index.items() if match_frames(theirs, t).passes()
                 }
@@ -380,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="instead, measure recall per edit class on N registered and N unrelated videos",
     )
+    parser.add_argument("--only", default="", help="with --recall: comma-separated edits")
     args = parser.parse_args(argv)
     print("Machine")
     for key, value in machine_info(["numpy", "av", "vpdq"]).items():
@@ -389,7 +395,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"\nEdited copies of {args.recall} registered videos, and of {args.recall} unrelated:"
         )
-        rows, found = recall(photos, args.recall)
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = sorted(set(only) - set(EDITS))
+        if unknown:
+            parser.error(f"unknown edit {unknown[0]!r} (known: {', '.join(EDITS)})")
+        rows, found = recall(photos, args.recall, only)
         print_table(["edit", "Reclaim found", "vpdq found", "Reclaim false", "vpdq false"], rows)
         if args.json:
             write_json(args.json, found)

@@ -365,10 +365,12 @@ class Matcher:
         *,
         views: Sequence[Features] = (),
         frames: Sequence[FrameHash] = (),
+        trimmed: Sequence[FrameHash | None] = (),
     ) -> MatchResult:
         """Matches for the signals of one piece of content, for its local features
         (``views``: ``keypoints.query_views`` of the image) and for a video's frames
-        (``frames``, matched by vPDQ's rules) where given."""
+        (``frames``, matched by vPDQ's rules, each also by its picture inside black bars
+        where ``trimmed`` gives one) where given."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -386,7 +388,9 @@ class Matcher:
                     feature_matches = self._features.search(views, groups=eligible)
             if frames:
                 with self._videos_lock:
-                    video_matches = self._videos.search(frames, groups=eligible)
+                    video_matches = self._videos.search(
+                        frames, alternatives=trimmed, groups=eligible
+                    )
         with self._lock:
             return self._match(
                 signals,

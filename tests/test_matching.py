@@ -449,3 +449,19 @@ def test_a_negative_bank_video_suppresses_and_other_banks_videos_are_filtered(
     matcher.sync()
     result = matcher.match([], frames=frames)
     assert result.matches == [] and [m.bank for m in result.suppressed_by] == ["BENIGN"]
+
+
+def test_a_letterboxed_copy_matches_by_the_picture_inside_its_bars(store: Store) -> None:
+    frames = pan_frames(photo_paths()[0], 40)
+    boxed = []
+    for frame in frames:
+        canvas = np.zeros((frame.shape[0] + 60, frame.shape[1], 3), np.uint8)
+        canvas[30:-30] = frame
+        boxed.append(canvas)
+    original = fingerprint_video(encode_video(frames), "original.mp4")
+    copy = fingerprint_video(encode_video(boxed), "boxed.mp4")
+    _fill(store, "S", "survivor", [_vpdq_signal(list(original.frames))])
+    matcher = Matcher(store)
+    assert matcher.match([], frames=copy.frames).matches == []  # plain vPDQ misses it
+    found = matcher.match([], frames=copy.frames, trimmed=copy.trimmed).matches
+    assert [m.type for m in found] == ["vpdq"] and found[0].query_percent == 100.0

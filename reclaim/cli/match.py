@@ -75,6 +75,7 @@ def match(
                 limit,
                 views=result.views or (),
                 frames=result.video_frames(),
+                trimmed=result.trimmed or (),
             )
             record: dict[str, object] = {
                 "path": result.path,

@@ -74,6 +74,8 @@ class FileFingerprint:
     views: tuple[Features, Features] | None = field(default=None, compare=False, repr=False)
     #: A video's sampled frames in vPDQ's text form, and facts about its stream.
     vpdq: tuple[str, ...] | None = None
+    #: Beside each of a video's frames, its picture inside black bars (for matching only).
+    trimmed: tuple[FrameHash | None, ...] | None = field(default=None, compare=False, repr=False)
     duration: float | None = None
     frame_count: int | None = None
     codec: str | None = None
@@ -211,6 +213,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         width=video.width,
         height=video.height,
         vpdq=tuple(frame.to_text() for frame in video.frames),
+        trimmed=video.trimmed,
         duration=round(video.duration, 3),
         frame_count=video.frame_count,
         codec=video.codec,

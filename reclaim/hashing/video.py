@@ -206,9 +206,13 @@ def frames_from_payload(payload: bytes, source: str = "vpdq") -> list[FrameHash]
 
 @dataclass(frozen=True, slots=True)
 class VideoFingerprint:
-    """What a video file yields: its sampled frames and the facts about the stream."""
+    """What a video file yields: its sampled frames and the facts about the stream.
+    ``trimmed`` holds, beside each frame, the hash of its picture inside black bars (a
+    letterboxed or pillarboxed copy), or ``None`` where the frame has none: a query also
+    matches by these; they are never part of the vPDQ signal."""
 
     frames: tuple[FrameHash, ...]
+    trimmed: tuple[FrameHash | None, ...]
     duration: float
     frame_count: int
     frame_rate: float
@@ -245,6 +249,7 @@ def fingerprint_video(
         every = max(1, int(seconds_per_hash * rate))
         most_frames = math.ceil(limits.max_seconds * rate) + 1
         frames: list[FrameHash] = []
+        trimmed: list[FrameHash | None] = []
         count = 0
         try:
             for frame in container.decode(stream):
@@ -252,6 +257,10 @@ def fingerprint_video(
                     _check_frame(source, frame.width, frame.height, limits)
                     luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
                     frames.append(FrameHash(pdq_from_luma(luma), count / rate))
+                    inside = inside_bars(luma)
+                    trimmed.append(
+                        None if inside is None else FrameHash(pdq_from_luma(inside), count / rate)
+                    )
                 count += 1
                 if count > most_frames:
                     raise VideoTooLong(
@@ -272,6 +281,7 @@ def fingerprint_video(
     exact = exact_hashes(data)
     return VideoFingerprint(
         frames=tuple(frames),
+        trimmed=tuple(trimmed),
         duration=count / rate,
         frame_count=count,
         frame_rate=rate,
@@ -281,6 +291,31 @@ def fingerprint_video(
         md5=exact.md5,
         sha256=exact.sha256,
     )
+
+
+#: Rows and columns no brighter than this at an edge are bars (black, as encoders leave
+#: them a little above 0), when they take at least ``BAR_SHARE`` of the height or width.
+BAR_LEVEL: Final = 24
+BAR_SHARE: Final = 0.03
+#: A picture smaller than this share of either side is not what the bars frame.
+MIN_PICTURE_SHARE: Final = 0.4
+
+
+def inside_bars(luma: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
+    """The picture inside black bars at the frame's edges (a letterboxed or pillarboxed
+    copy), or ``None`` when the frame has none worth trimming."""
+    lit_rows = np.flatnonzero(luma.max(axis=1) > BAR_LEVEL)
+    lit_columns = np.flatnonzero(luma.max(axis=0) > BAR_LEVEL)
+    if not len(lit_rows) or not len(lit_columns):
+        return None
+    top, bottom = int(lit_rows[0]), int(lit_rows[-1]) + 1
+    left, right = int(lit_columns[0]), int(lit_columns[-1]) + 1
+    height, width = luma.shape
+    bars = max((height - (bottom - top)) / height, (width - (right - left)) / width)
+    picture = min((bottom - top) / height, (right - left) / width)
+    if bars < BAR_SHARE or picture < MIN_PICTURE_SHARE:
+        return None
+    return luma[top:bottom, left:right]
 
 
 def _video_stream(container: Any, source: str, limits: VideoLimits) -> tuple[Any, float]:

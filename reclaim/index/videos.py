@@ -20,12 +20,12 @@ from numpy.typing import NDArray
 
 from reclaim.hashing.video import (
     DISTANCE_THRESHOLD,
+    QUALITY_THRESHOLD,
     QUERY_MATCH_PERCENT,
     TARGET_MATCH_PERCENT,
     FrameHash,
     frames_from_payload,
     frames_payload,
-    match_frames,
     unique_codes,
 )
 from reclaim.index.mih import HammingIndex
@@ -98,28 +98,32 @@ class VideoIndex:
         self,
         query: Sequence[FrameHash],
         *,
+        alternatives: Sequence[FrameHash | None] = (),
         distance: int = DISTANCE_THRESHOLD,
         query_threshold: float = QUERY_MATCH_PERCENT,
         target_threshold: float = TARGET_MATCH_PERCENT,
         groups: Collection[int] | None = None,
     ) -> list[VideoMatch]:
         """The videos whose frames and the query's match by vPDQ's rules (each percentage
-        at or above its threshold), best first; only videos of ``groups`` if given."""
-        codes = unique_codes(query)
-        if not len(codes) or not len(self._index):
+        at or above its threshold), best first; only videos of ``groups`` if given.
+        ``alternatives[k]``, where given, is another hash of query frame ``k`` (its
+        picture inside black bars): the frame matches by either."""
+        rows = _QueryRows(query, alternatives)
+        if not rows.count or not len(self._index):
             return []
         query_hits: dict[int, set[int]] = {}
         target_hits: dict[int, set[int]] = {}
-        for row, hits in enumerate(self._index.search(codes, distance)):
+        found = self._index.search(rows.codes, distance)
+        for code_rows, hits in zip(rows.rows_of, found, strict=True):
             for frame_id, _ in hits:
                 ident = self._owner[frame_id]
-                query_hits.setdefault(ident, set()).add(row)
+                query_hits.setdefault(ident, set()).update(code_rows)
                 target_hits.setdefault(ident, set()).add(frame_id)
         matches = []
-        for ident, rows in query_hits.items():
+        for ident, hit_rows in query_hits.items():
             if groups is not None and self._group[ident] not in groups:
                 continue
-            query_percent = 100.0 * len(rows) / len(codes)
+            query_percent = 100.0 * len(hit_rows) / rows.count
             target_percent = 100.0 * len(target_hits[ident]) / len(self._frame_ids[ident])
             if query_percent >= query_threshold and target_percent >= target_threshold:
                 matches.append(VideoMatch(ident, query_percent, target_percent))
@@ -129,21 +133,61 @@ class VideoIndex:
         self,
         query: Sequence[FrameHash],
         *,
+        alternatives: Sequence[FrameHash | None] = (),
         distance: int = DISTANCE_THRESHOLD,
         query_threshold: float = QUERY_MATCH_PERCENT,
         target_threshold: float = TARGET_MATCH_PERCENT,
         groups: Collection[int] | None = None,
     ) -> list[VideoMatch]:
-        """``search`` by comparing the query with every video held (the plain form)."""
+        """``search`` by comparing the query with every video held (the plain form):
+        without alternatives, ``video.match_frames``."""
+        rows = _QueryRows(query, alternatives)
         matches = []
         for ident, payload in self._payloads.items():
             if groups is not None and self._group[ident] not in groups:
                 continue
-            frames = frames_from_payload(payload)
-            result = match_frames(query, frames, distance=distance)
-            if result.query_percent > 0 and result.passes(query_threshold, target_threshold):
-                matches.append(VideoMatch(ident, result.query_percent, result.target_percent))
+            target = unique_codes(frames_from_payload(payload))
+            if not rows.count or not len(target):
+                continue
+            bits = np.bitwise_count(rows.codes[:, None, :] ^ target[None, :, :]).sum(axis=2)
+            near = bits <= distance  # (codes, target frames)
+            hit_rows = {row for code, code_rows in enumerate(rows.rows_of)
+                        if near[code].any() for row in code_rows}  # fmt: skip
+            query_percent = 100.0 * len(hit_rows) / rows.count
+            target_percent = 100.0 * int(near.any(axis=0).sum()) / len(target)
+            if (
+                query_percent > 0
+                and query_percent >= query_threshold
+                and (target_percent >= target_threshold)
+            ):
+                matches.append(VideoMatch(ident, query_percent, target_percent))
         return _ranked(matches)
+
+
+class _QueryRows:
+    """A query's frames as vPDQ counts them (one row per distinct hash of good quality)
+    and the codes to search for them: each row's own hash and its frames' alternatives
+    (one code may stand for several rows)."""
+
+    def __init__(self, query: Sequence[FrameHash], alternatives: Sequence[FrameHash | None]):
+        row_of: dict[str, int] = {}
+        rows_of_code: dict[str, set[int]] = {}
+        for number, frame in enumerate(query):
+            if frame.pdq.quality < QUALITY_THRESHOLD:
+                continue
+            row = row_of.setdefault(frame.pdq.hex, len(row_of))
+            rows_of_code.setdefault(frame.pdq.hex, set()).add(row)
+            other = alternatives[number] if number < len(alternatives) else None
+            if other is not None and other.pdq.quality >= QUALITY_THRESHOLD:
+                rows_of_code.setdefault(other.pdq.hex, set()).add(row)
+        self.count = len(row_of)
+        hexes = sorted(rows_of_code)
+        self.rows_of = [rows_of_code[code] for code in hexes]
+        self.codes = (
+            np.frombuffer(bytes.fromhex("".join(hexes)), np.uint8).reshape(-1, 32).copy()
+            if hexes
+            else np.zeros((0, 32), np.uint8)
+        )
 
 
 def _ranked(matches: list[VideoMatch]) -> list[VideoMatch]:

@@ -28,6 +28,7 @@ from reclaim.hashing.video import (
     fingerprint_video,
     frames_from_json,
     frames_to_json,
+    inside_bars,
     match_frames,
 )
 from tests.hashing.videos import encode_audio_only, encode_video, pan_frames
@@ -210,3 +211,38 @@ def test_threatexchange_reads_our_lists_and_we_read_its(
     assert VPDQSignal.compare_hash(theirs, ours).match
     read = frames_from_json(theirs)
     assert match_frames(read, frames_from_json(ours)).passes()
+
+
+def test_the_picture_inside_black_bars_is_found_and_plain_frames_have_none(
+    pan: tuple[list[np.ndarray], bytes],
+) -> None:
+    frames, _ = pan
+    luma = np.rint(frames[0] @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    assert inside_bars(luma) is None
+    boxed = np.zeros((300, 320), np.uint8)
+    boxed[30:270] = luma  # letterboxed: 30 black rows above and below
+    inside = inside_bars(boxed)
+    assert inside is not None and inside.shape == luma.shape
+    assert pdq_from_luma(inside) == pdq_from_luma(luma)
+    sliver = np.zeros((300, 320), np.uint8)
+    sliver[140:160] = 200  # a thin bright band is not a picture framed by bars
+    assert inside_bars(sliver) is None
+    assert inside_bars(np.zeros((300, 320), np.uint8)) is None  # all black
+
+
+def test_a_letterboxed_copy_gives_frames_of_its_picture_beside_the_plain_ones(
+    pan: tuple[list[np.ndarray], bytes],
+) -> None:
+    frames, data = pan
+    boxed = []
+    for frame in frames:
+        canvas = np.zeros((300, 320, 3), np.uint8)
+        canvas[30:270] = frame
+        boxed.append(canvas)
+    original = fingerprint_video(data, "pan.mp4")
+    copy = fingerprint_video(encode_video(boxed), "boxed.mp4")
+    assert all(t is None for t in original.trimmed)
+    assert len(copy.trimmed) == len(copy.frames) and all(t is not None for t in copy.trimmed)
+    for plain, inside, source in zip(copy.frames, copy.trimmed, original.frames, strict=True):
+        assert inside is not None and inside.timestamp == plain.timestamp
+        assert inside.pdq.distance(source.pdq) <= 20 < plain.pdq.distance(source.pdq)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reclaim.hashing.base import PdqHash
-from reclaim.hashing.video import FrameHash
+from reclaim.hashing.video import FrameHash, match_frames
 from reclaim.index.videos import VideoIndex, VideoMatch
 
 
@@ -82,3 +82,36 @@ def test_videos_are_replaced_removed_and_kept_to_their_groups(
     assert index.search(query) == [VideoMatch(2, 100.0, 100.0)]
     index.add([(3, _frames(videos[3], quality=10))])  # nothing it holds can match
     assert 3 in index and index.search(_frames(videos[3])) == []
+
+
+def test_alternatives_let_a_frame_match_by_either_hash(
+    library: tuple[VideoIndex, dict[int, np.ndarray]],
+) -> None:
+    index, videos = library
+    rng = np.random.default_rng(14)
+    codes = videos[6]
+    plain = _frames(rng.integers(0, 256, codes.shape, dtype=np.uint8))  # nothing like it
+    inside = _frames(_flipped(codes, 8, rng))  # what the picture inside bars hashes to
+    assert index.search(plain) == []
+    found = index.search(plain, alternatives=inside)
+    assert [m.ident for m in found] == [6] and found[0].query_percent == 100.0
+    assert found == index.search_reference(plain, alternatives=inside)
+    # Half the frames have no alternative: half the query matches.
+    kept = len(inside) // 2
+    half: list[FrameHash | None] = [*inside[:kept], *[None] * (len(inside) - kept)]
+    partial = index.search(plain, alternatives=half, query_threshold=0.0)
+    assert partial == index.search_reference(plain, alternatives=half, query_threshold=0.0)
+    assert partial[0].query_percent == pytest.approx(100 * kept / len(inside))
+
+
+def test_the_plain_form_is_vpdqs_match_frames(
+    library: tuple[VideoIndex, dict[int, np.ndarray]],
+) -> None:
+    index, videos = library
+    rng = np.random.default_rng(15)
+    query = _frames(np.concatenate([_flipped(videos[9][:4], 10, rng), videos[10][:3]]))
+    for match in index.search_reference(query, query_threshold=0.0):
+        expected = match_frames(query, _frames(videos[match.ident]))
+        assert (match.query_percent, match.target_percent) == pytest.approx(
+            (expected.query_percent, expected.target_percent)
+        )

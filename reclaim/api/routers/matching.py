@@ -104,11 +104,18 @@ async def _match(
     *,
     views: Sequence[Features] = (),
     frames: Sequence[FrameHash] = (),
+    trimmed: Sequence[FrameHash | None] = (),
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
     if views or frames:  # a feature or video search: off the event loop
         result = await run_in_threadpool(
-            partial(state.matcher.match, viewer=principal, views=views, frames=frames),
+            partial(
+                state.matcher.match,
+                viewer=principal,
+                views=views,
+                frames=frames,
+                trimmed=trimmed,
+            ),
             signals,
             banks,
             chosen,
@@ -176,6 +183,7 @@ async def _match_upload(
         threshold,
         views=fingerprint.views or (),
         frames=fingerprint.video_frames(),
+        trimmed=fingerprint.trimmed or (),
     )
     matches, suppressed = _public(result)
     return MatchResponse(
