@@ -419,11 +419,6 @@ class Matcher:
         """Whether any local features are held (if not, a query need not compute its own)."""
         return len(self._features) > 0
 
-    @property
-    def holds_videos(self) -> bool:
-        """Whether any videos' frames are held."""
-        return len(self._videos) > 0
-
     def _match(
         self,
         signals: Sequence[tuple[str, str]],

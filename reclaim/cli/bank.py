@@ -20,10 +20,10 @@ from reclaim.banks import (
     update_bank,
 )
 from reclaim.cli.app import app
-from reclaim.cli.common import fingerprint_options, open_store, settings_of
+from reclaim.cli.common import open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
 from reclaim.errors import UsageError
-from reclaim.hashing.files import iter_media_paths
+from reclaim.hashing.files import iter_media_paths, options_for
 from reclaim.store import BankRepository, SignalStatus
 from reclaim.store.models import BankKind
 
@@ -147,7 +147,7 @@ def add(
     could not be hashed (the others are stored).
     """
     store = open_store(ctx)
-    options = fingerprint_options(settings_of(ctx), keypoints=not plain)
+    options = options_for(settings_of(ctx), keypoints=not plain)
     items = list(iter_media_paths(paths))
     bad = [item for item in items if not isinstance(item, Path)]
     files = [item for item in items if isinstance(item, Path)]

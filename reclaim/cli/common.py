@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from reclaim.hashing.files import FingerprintOptions, options_for
-from reclaim.hashing.video import SECONDS_PER_HASH
 from reclaim.matching import Matcher
 from reclaim.settings import Settings, snapshot_dir
 from reclaim.store import Store
@@ -26,20 +24,3 @@ def open_store(ctx: typer.Context) -> Store:
 
 def open_matcher(ctx: typer.Context, store: Store) -> Matcher:
     return Matcher(store, snapshot_dir(settings_of(ctx)))
-
-
-def fingerprint_options(
-    settings: Settings,
-    dihedral: bool = False,
-    *,
-    keypoints: bool = False,
-    query_features: bool = False,
-    seconds_per_hash: float = SECONDS_PER_HASH,
-) -> FingerprintOptions:
-    return options_for(
-        settings,
-        dihedral=dihedral,
-        keypoints=keypoints,
-        query_features=query_features,
-        seconds_per_hash=seconds_per_hash,
-    )

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from reclaim.cli.app import app
-from reclaim.cli.common import fingerprint_options, settings_of
+from reclaim.cli.common import settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
 from reclaim.errors import MediaError, UsageError
 from reclaim.hashing.files import (
@@ -24,6 +24,7 @@ from reclaim.hashing.files import (
     FingerprintOptions,
     fingerprint_file,
     iter_media_paths,
+    options_for,
 )
 from reclaim.hashing.video import SECONDS_PER_HASH
 
@@ -91,7 +92,7 @@ def hash_command(
     """
     if keypoints and output_format is not OutputFormat.JSON:
         raise UsageError("--keypoints needs --format json (the features are too long for a table)")
-    options = fingerprint_options(
+    options = options_for(
         settings_of(ctx),
         dihedral=dihedral,
         keypoints=keypoints,

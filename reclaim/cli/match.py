@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from reclaim.cli.app import app
-from reclaim.cli.common import fingerprint_options, open_matcher, open_store, settings_of
+from reclaim.cli.common import open_matcher, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
-from reclaim.hashing.files import fingerprint_file, iter_media_paths
+from reclaim.hashing.files import fingerprint_file, iter_media_paths, options_for
 
 
 @app.command("match")
@@ -56,7 +56,7 @@ def match(
     limit = settings.match_threshold if threshold is None else threshold
     # No local features held: the upload's own would find nothing.
     robust = not plain and matcher.holds_features
-    options = fingerprint_options(settings, dihedral=not plain, query_features=robust)
+    options = options_for(settings, dihedral=not plain, query_features=robust)
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):
@@ -74,7 +74,7 @@ def match(
                 banks,
                 limit,
                 views=result.views or (),
-                frames=result.video_frames(),
+                frames=result.vpdq or (),
                 trimmed=result.trimmed or (),
             )
             record: dict[str, object] = {

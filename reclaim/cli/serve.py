@@ -12,10 +12,10 @@ import typer
 
 from reclaim.banks import add_files, create_bank, local_actor, update_bank
 from reclaim.cli.app import app
-from reclaim.cli.common import fingerprint_options, open_store, settings_of
+from reclaim.cli.common import open_store, settings_of
 from reclaim.cli.output import reports_errors
 from reclaim.errors import BankExistsError, UsageError
-from reclaim.hashing.files import iter_media_paths
+from reclaim.hashing.files import iter_media_paths, options_for
 from reclaim.keys import issue_key, revoke_key
 from reclaim.settings import Settings
 from reclaim.store.organisations import OrganisationRepository
@@ -115,7 +115,7 @@ def demo(
         raise UsageError(f"--photos {photos}: no images in it")
     stored = sum(
         r["error"] is None
-        for r in add_files(store, DEMO_BANK, files, fingerprint_options(settings, keypoints=True))
+        for r in add_files(store, DEMO_BANK, files, options_for(settings, keypoints=True))
     )
     url = f"http://{host}:{port}"
     example = shlex.quote(str(files[0]))

@@ -72,8 +72,9 @@ class FileFingerprint:
     dihedral: tuple[str, ...] | None = None
     keypoints: bytes | None = None
     views: tuple[Features, Features] | None = field(default=None, compare=False, repr=False)
-    #: A video's sampled frames in vPDQ's text form, and facts about its stream.
-    vpdq: tuple[str, ...] | None = None
+    #: A video's sampled frames (the record writes them in vPDQ's text form), and facts
+    #: about its stream.
+    vpdq: tuple[FrameHash, ...] | None = None
     #: Beside each of a video's frames, its picture inside black bars (for matching only).
     trimmed: tuple[FrameHash | None, ...] | None = field(default=None, compare=False, repr=False)
     duration: float | None = None
@@ -95,10 +96,6 @@ class FileFingerprint:
             pairs += [("pdq", value) for value in variants]
         return pairs
 
-    def video_frames(self) -> tuple[FrameHash, ...]:
-        """A video's sampled frames, as the matcher takes them (none for an image)."""
-        return tuple(FrameHash.from_text(text, self.path) for text in self.vpdq or ())
-
     def to_record(self) -> dict[str, object]:
         """The JSON-line form printed by ``reclaim hash``."""
         record: dict[str, object] = {
@@ -118,7 +115,7 @@ class FileFingerprint:
         if self.keypoints is not None:
             record["keypoints"] = base64.b64encode(self.keypoints).decode("ascii")
         if self.vpdq is not None:
-            record["vpdq"] = list(self.vpdq)
+            record["vpdq"] = [frame.to_text() for frame in self.vpdq]
             record["duration"] = self.duration
             record["frame_count"] = self.frame_count
             record["codec"] = self.codec
@@ -212,7 +209,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         sha256=video.sha256,
         width=video.width,
         height=video.height,
-        vpdq=tuple(frame.to_text() for frame in video.frames),
+        vpdq=video.frames,
         trimmed=video.trimmed,
         duration=round(video.duration, 3),
         frame_count=video.frame_count,

@@ -45,6 +45,7 @@ from reclaim.errors import (
 )
 from reclaim.hashing.base import PdqHash
 from reclaim.hashing.exact import exact_hashes
+from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.pdq import pdq_from_luma
 
 SECONDS_PER_HASH: Final = 1.0
@@ -409,7 +410,7 @@ def match_frames(
     target_hit = np.zeros(len(target_codes), bool)
     # A block of query frames at a time: two hour-long videos compare 3,600 x 3,600 pairs.
     for start in range(0, len(query_codes), _BLOCK):
-        near = _distances(query_codes[start : start + _BLOCK], target_codes) <= distance
+        near = hamming_matrix(query_codes[start : start + _BLOCK], target_codes) <= distance
         query_hit[start : start + _BLOCK] = near.any(axis=1)
         target_hit |= near.any(axis=0)
     return FrameMatch(
@@ -430,8 +431,3 @@ def unique_codes(
     if not kept:
         return np.zeros((0, 32), np.uint8)
     return np.frombuffer(bytes.fromhex("".join(kept)), np.uint8).reshape(-1, 32).copy()
-
-
-def _distances(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int64]:
-    bits = np.bitwise_count(a[:, None, :] ^ b[None, :, :])
-    return np.asarray(bits.sum(axis=2, dtype=np.int64))

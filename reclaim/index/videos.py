@@ -7,7 +7,8 @@ video. A query video's frames are searched within the distance threshold once, a
 hits give, per video they touch, both of vPDQ's percentages: the share of the query's
 frames with a hit in that video, and the share of that video's frames hit. No video
 without a hit is looked at, so a search costs about one PDQ search per query frame.
-``search_reference`` is the plain form: ``video.match_frames`` against every video.
+``search_reference`` is the plain form: every video compared with the query, frame
+against frame (without alternatives, what ``video.match_frames`` gives).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.video import (
     DISTANCE_THRESHOLD,
     QUALITY_THRESHOLD,
@@ -149,8 +151,7 @@ class VideoIndex:
             target = unique_codes(frames_from_payload(payload))
             if not rows.count or not len(target):
                 continue
-            bits = np.bitwise_count(rows.codes[:, None, :] ^ target[None, :, :]).sum(axis=2)
-            near = bits <= distance  # (codes, target frames)
+            near = hamming_matrix(rows.codes, target) <= distance  # (codes, target frames)
             hit_rows = {row for code, code_rows in enumerate(rows.rows_of)
                         if near[code].any() for row in code_rows}  # fmt: skip
             query_percent = 100.0 * len(hit_rows) / rows.count

@@ -105,7 +105,7 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
         width=result.width,
         height=result.height,
         keypoints=encode_payload(result.keypoints) if result.keypoints else None,
-        vpdq=list(result.vpdq) if result.vpdq is not None else None,
+        vpdq=[frame.to_text() for frame in result.vpdq] if result.vpdq is not None else None,
         duration=result.duration,
         frame_count=result.frame_count,
         codec=result.codec,

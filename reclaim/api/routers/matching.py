@@ -182,7 +182,7 @@ async def _match_upload(
         banks,
         threshold,
         views=fingerprint.views or (),
-        frames=fingerprint.video_frames(),
+        frames=fingerprint.vpdq or (),
         trimmed=fingerprint.trimmed or (),
     )
     matches, suppressed = _public(result)
