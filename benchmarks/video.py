@@ -6,16 +6,19 @@ photo after another, four seconds each, at 360p, 720p and 1080p. They are kept i
 ``~/.cache/reclaim-bench/videos``. Each is fingerprinted by Reclaim
 (``reclaim.hashing.video.fingerprint_video``) and, when the ``vpdq`` package is installed
 (it builds against FFmpeg's development files; ``scripts/install-vpdq.sh``, which ``make
-bench`` runs, installs them), by vpdq, both at one frame a second, on every core.
-Printed: seconds per minute of video, the ratio, and how far Reclaim's frame hashes lie
-from vpdq's at the same timestamps.
+bench`` runs, installs them), by vpdq, both at one frame a second, on every core, and by
+Reclaim at the video's key frames (``Sampling.KEYS``, how ``reclaim match`` samples a
+query when the banks hold dense registrations). Printed: seconds per minute of video, the
+ratios, and how far Reclaim's frame hashes lie from vpdq's at the same timestamps.
 
 ``--recall N`` measures instead what each finds: N registered videos (20 s, and a 3-minute
 version of each, 480p at 15 frames a second, five corpus photos each) and N unrelated ones
 (other photos) are edited in each class the issue names, and each copy is matched by vPDQ's
-rules against the registered videos: Reclaim's frames through its video index, vpdq's
-frames by the same rules. A copy of a registered video should match it; a copy of an
-unrelated one, nothing.
+rules against the registered videos. Reclaim registers as ``reclaim bank add`` does (a
+frame every ``Settings.video_register_seconds_per_hash``) and samples each copy as
+``reclaim match`` does (at its key frames), through its video index; vpdq's frames, one a
+second on both sides, are matched by the same rules. A copy of a registered video should
+match it; a copy of an unrelated one, nothing.
 
     .venv/bin/python benchmarks/video.py [--seconds N] [--sizes 360,720,1080] [--decode]
     .venv/bin/python benchmarks/video.py --recall N
@@ -119,11 +122,16 @@ def decode_seconds(
     return time.perf_counter() - began, count
 
 
-def reclaim_frames(path: Path) -> list[tuple[float, str]]:
-    from reclaim.hashing.video import fingerprint_video  # noqa: PLC0415
+def reclaim_frames(path: Path, keys: bool = False) -> list[tuple[float, str]]:
+    from reclaim.hashing.video import Sampling, fingerprint_video  # noqa: PLC0415
 
-    video = fingerprint_video(path.read_bytes(), str(path))
+    sampling = Sampling.KEYS if keys else Sampling.EVERY
+    video = fingerprint_video(path.read_bytes(), str(path), sampling=sampling)
     return [(frame.timestamp, frame.pdq.hex) for frame in video.frames]
+
+
+def reclaim_key_frames(path: Path) -> list[tuple[float, str]]:
+    return reclaim_frames(path, keys=True)
 
 
 def vpdq_frames(path: Path) -> list[tuple[float, str, int]] | None:
@@ -158,6 +166,9 @@ def _distances(ours: list[tuple[float, str]], theirs: list[tuple[float, str, int
 
 RECALL_SIZE: Final = (854, 480)
 RECALL_FPS: Final = 15
+#: Each photo's scene lasts 4.4 s, so cuts fall between whole seconds (as in real
+#: videos) and not on the frames one-a-second sampling takes.
+RECALL_FRAMES_PER_PHOTO: Final = 66
 RECALL_SECONDS: Final = 20
 LONG_SECONDS: Final = 180
 
@@ -165,9 +176,9 @@ LONG_SECONDS: Final = 180
 def scene_frames(
     photos: Sequence[Path], seconds: int, size: tuple[int, int] = RECALL_SIZE
 ) -> list[np.ndarray]:
-    """Frames of a video panning across ``photos`` in turn, four seconds each, at
+    """Frames of a video panning across ``photos`` in turn, 4.4 seconds each, at
     ``RECALL_FPS`` (the photos repeat, turned around, when the video is longer)."""
-    per_photo = RECALL_FPS * SECONDS_PER_PHOTO
+    per_photo = RECALL_FRAMES_PER_PHOTO
     frames = []
     for n in range(RECALL_FPS * seconds):
         turn, slot = divmod(n // per_photo, len(photos))
@@ -294,8 +305,11 @@ def recall(
     vpdq's frames under the same rules."""
     import tempfile  # noqa: PLC0415
 
-    from reclaim.hashing.video import fingerprint_video, match_frames  # noqa: PLC0415
+    from reclaim.hashing.video import Sampling, fingerprint_video, match_frames  # noqa: PLC0415
     from reclaim.index.videos import VideoIndex  # noqa: PLC0415
+    from reclaim.settings import Settings  # noqa: PLC0415
+
+    register_every = Settings().video_register_seconds_per_hash
 
     per_video = 5
     registered = [photos[0::2][i * per_video : (i + 1) * per_video] for i in range(videos)]
@@ -304,10 +318,15 @@ def recall(
         raise SystemExit(f"the corpus has too few photos for {videos} videos a side")
     folder = Path(tempfile.mkdtemp(prefix="reclaim-video-"))
 
-    def both(data: bytes, name: str) -> tuple[Any, list[Any]]:
+    def both(data: bytes, name: str, register: bool) -> tuple[Any, list[Any]]:
         path = folder / name
         path.write_bytes(data)
-        ours = fingerprint_video(data, name)
+        if register:
+            ours = fingerprint_video(data, name, seconds_per_hash=register_every)
+        else:
+            ours = fingerprint_video(
+                data, name, sampling=Sampling.KEYS if index.dense else Sampling.EVERY
+            )
         theirs = vpdq_frames(path)
         return ours, _as_frames(theirs) if theirs is not None else []
 
@@ -317,7 +336,9 @@ def recall(
         short = scene_frames(group, RECALL_SECONDS)
         long = scene_frames(group, LONG_SECONDS)
         for ident, frames in ((2 * number, short), (2 * number + 1, long)):
-            ours, theirs = both(encode_frames(frames, RECALL_FPS), f"registered-{ident}.mp4")
+            ours, theirs = both(
+                encode_frames(frames, RECALL_FPS), f"registered-{ident}.mp4", register=True
+            )
             index.add([(ident, ours.frames)])
             theirs_index[ident] = theirs
         sources.append((short, long))
@@ -336,8 +357,9 @@ def recall(
                 (make(other, scene_frames(unrelated[number], LONG_SECONDS), short), None, "false"),
             ]
             for data, wanted, kind in cases:
-                ours, theirs = both(data, "query.bin")
-                found = index.search(ours.frames, alternatives=ours.trimmed)
+                ours, theirs = both(data, "query.bin", register=False)
+                query = ours.query
+                found = index.search(query.frames, alternatives=query.trimmed, spans=query.spans)
                 hits = {m.ident for m in found}
                 their_hits = {
                     i for i, t in theirs_index.items() if match_frames(theirs, t).passes()
@@ -415,16 +437,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             make_video(path, photos, size, args.seconds)
         minutes = args.seconds / 60
         ours_s, ours = _timed(reclaim_frames, path, args.rounds)
+        keys_s, keys = _timed(reclaim_key_frames, path, args.rounds)
         theirs_s, theirs = _timed(vpdq_frames, path, args.rounds)
-        row = [f"{height}p", f"{ours_s / minutes:.2f}", str(len(ours))]
-        entry: dict[str, Any] = {"reclaim_s_per_minute": ours_s / minutes, "frames": len(ours)}
+        row = [
+            f"{height}p",
+            f"{ours_s / minutes:.2f}",
+            str(len(ours)),
+            f"{keys_s / minutes:.2f}",
+            str(len(keys)),
+        ]
+        entry: dict[str, Any] = {
+            "reclaim_s_per_minute": ours_s / minutes,
+            "frames": len(ours),
+            "reclaim_keys_s_per_minute": keys_s / minutes,
+            "key_frames": len(keys),
+        }
         if theirs is None:
-            row += ["not installed", "", ""]
+            row += ["not installed", "", "", ""]
         else:
             apart = _distances(ours, theirs)
             row += [
                 f"{theirs_s / minutes:.2f}",
                 f"{theirs_s / ours_s:.2f}x",
+                f"{theirs_s / keys_s:.1f}x",
                 f"{np.mean(apart):.1f} / {max(apart)}" if apart else "no common timestamps",
             ]
             entry |= {"vpdq_s_per_minute": theirs_s / minutes, "bits_apart": apart}
@@ -443,8 +478,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "video",
             "Reclaim s/min",
             "frames",
+            "key frames s/min",
+            "frames",
             "vpdq s/min",
             "vpdq / Reclaim",
+            "vpdq / key frames",
             "bits apart mean / max",
         ],
         rows,

@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
-from reclaim.hashing.video import FrameHash, frames_from_payload
+from reclaim.hashing.video import FrameHash, Sampling, VideoQuery, frames_from_payload
 from reclaim.index import HammingIndex
 from reclaim.index.features import FeatureIndex, FeatureMatch
 from reclaim.index.videos import VideoIndex, VideoMatch
@@ -356,6 +356,13 @@ class Matcher:
             codes = np.frombuffer(bytes.fromhex("".join(add.values())), dtype=np.uint8)
             self._pdq.add(ids[fresh], codes.reshape(-1, 32)[fresh])
 
+    @property
+    def video_sampling(self) -> Sampling:
+        """How a query video is best sampled against the videos held: at its key frames
+        (several times faster) when every registration is dense enough, else as vPDQ."""
+        with self._videos_lock:
+            return Sampling.KEYS if self._videos.dense else Sampling.EVERY
+
     def match(
         self,
         signals: Sequence[tuple[str, str]],
@@ -364,13 +371,12 @@ class Matcher:
         viewer: Viewer | None = None,
         *,
         views: Sequence[Features] = (),
-        frames: Sequence[FrameHash] = (),
-        trimmed: Sequence[FrameHash | None] = (),
+        video: VideoQuery | None = None,
     ) -> MatchResult:
         """Matches for the signals of one piece of content, for its local features
         (``views``: ``keypoints.query_views`` of the image) and for a video's frames
-        (``frames``, matched by vPDQ's rules, each also by its picture inside black bars
-        where ``trimmed`` gives one) where given."""
+        (``video``, matched by vPDQ's rules, each frame also by its picture inside black
+        bars) where given."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -380,16 +386,17 @@ class Matcher:
                 self.sync()  # a bank made since the last sync
         feature_matches: list[FeatureMatch] = []
         video_matches: list[VideoMatch] = []
+        frames = video.frames if video is not None else ()
         if views or frames:
             with self._lock:
                 eligible = self._searchable_banks(banks, viewer)
             if views:
                 with self._features_lock:
                     feature_matches = self._features.search(views, groups=eligible)
-            if frames:
+            if video is not None and frames:
                 with self._videos_lock:
                     video_matches = self._videos.search(
-                        frames, alternatives=trimmed, groups=eligible
+                        frames, alternatives=video.trimmed, spans=video.spans, groups=eligible
                     )
         with self._lock:
             return self._match(

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest a video may take to decode before it is refused, in seconds.",
     )
+    video_register_seconds_per_hash: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="Seconds between the frames hashed of a video registered in a bank "
+        "(vPDQ's lists take one a second; denser registrations let a query be sampled at "
+        "its key frames, and match copies played faster or slower).",
+    )
     index_dir: str | None = Field(
         None,
         description="Folder for the matcher's index snapshot (default: next to a SQLite "

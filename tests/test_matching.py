@@ -16,7 +16,7 @@ from sqlalchemy import text
 from reclaim.banks import set_signal_status
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.keypoints import MIN_INLIERS, Features, query_views
-from reclaim.hashing.video import FrameHash, fingerprint_video, frames_payload
+from reclaim.hashing.video import FrameHash, Sampling, VideoQuery, fingerprint_video, frames_payload
 from reclaim.index import HammingIndex
 from reclaim.index.features import CANDIDATES
 from reclaim.matching import Matcher
@@ -384,6 +384,10 @@ def _video(
     return list(fingerprint_video(data, f"pan of photo {photo}").frames)
 
 
+def _query(frames: list[FrameHash]) -> VideoQuery:
+    return VideoQuery(tuple(frames))
+
+
 def _vpdq_signal(frames: list[FrameHash]) -> NewSignal:
     payload = frames_payload(frames)
     return NewSignal("vpdq", payload_digest(payload), payload=payload)
@@ -395,18 +399,35 @@ def test_a_video_matches_its_reencoding_and_clips_by_vpdqs_rules(store: Store) -
     ids = _fill(store, "S", "survivor", [signal, _vpdq_signal(_video(2))])
     matcher = Matcher(store)
     reencoded = _video(0, codec="libvpx-vp9", container="webm")
-    found = matcher.match([], frames=reencoded).matches
+    found = matcher.match([], video=_query(reencoded)).matches
     assert [(m.bank, m.signal_id, m.type) for m in found] == [("S", ids[signal.value], "vpdq")]
     assert found[0].query_percent == 100.0 and found[0].target_percent == 100.0
     assert found[0].to_dict()["query_percent"] == 100.0
     # The first two seconds alone: every query frame matches, a third of the video's.
-    clip = matcher.match([], frames=registered[:2]).matches
+    clip = matcher.match([], video=_query(registered[:2])).matches
     assert [m.signal_id for m in clip] == [ids[signal.value]]
     assert clip[0].query_percent == 100.0 and clip[0].target_percent == pytest.approx(100 / 3)
-    assert matcher.match([], frames=_video(4)).matches == []  # a video not registered
+    assert matcher.match([], video=_query(_video(4))).matches == []  # a video not registered
     set_signal_status(store, "S", [ids[signal.value]], SignalStatus.WITHDRAWN)
     matcher.sync()
-    assert matcher.match([], frames=reencoded).matches == []
+    assert matcher.match([], video=_query(reencoded)).matches == []
+
+
+def test_queries_are_sampled_at_key_frames_only_against_dense_registrations(
+    store: Store,
+) -> None:
+    frames = _video(0, count=30)  # one frame a second, as vPDQ samples
+    dense = [FrameHash(f.pdq, f.timestamp / 2) for f in frames]  # two a second
+    ids = _fill(store, "S", "survivor", [_vpdq_signal(dense)])
+    matcher = Matcher(store)
+    assert matcher.video_sampling is Sampling.KEYS
+    sparse = _vpdq_signal(frames[:-1])
+    ids |= _fill(store, "S", "survivor", [sparse])
+    matcher.sync()
+    assert matcher.video_sampling is Sampling.EVERY
+    set_signal_status(store, "S", [ids[sparse.value]], SignalStatus.WITHDRAWN)
+    matcher.sync()
+    assert matcher.video_sampling is Sampling.KEYS
 
 
 def test_a_vpdq_digest_alone_is_not_a_query(store: Store) -> None:
@@ -427,12 +448,12 @@ def test_a_snapshot_keeps_videos_and_malformed_frames_are_skipped(
     Matcher(store, tmp_path / "snap").save_snapshot()
     restarted = Matcher(store, tmp_path / "snap")
     assert restarted.started_from > 0 and restarted.size == 1
-    found = restarted.match([], frames=_video(0)).matches
+    found = restarted.match([], video=_query(_video(0))).matches
     assert [(m.signal_id, m.type) for m in found] == [(ids[good.value], "vpdq")]
     (tmp_path / "snap" / "videos.npz").write_bytes(b"garbage")
     rebuilt = Matcher(store, tmp_path / "snap")
     assert rebuilt.started_from == 0
-    assert [m.type for m in rebuilt.match([], frames=_video(0)).matches] == ["vpdq"]
+    assert [m.type for m in rebuilt.match([], video=_query(_video(0))).matches] == ["vpdq"]
 
 
 def test_a_negative_bank_video_suppresses_and_other_banks_videos_are_filtered(
@@ -441,13 +462,13 @@ def test_a_negative_bank_video_suppresses_and_other_banks_videos_are_filtered(
     frames = _video(0, count=30)
     _fill(store, "S", "survivor", [_vpdq_signal(frames)])
     matcher = Matcher(store)
-    assert [m.bank for m in matcher.match([], banks=["S"], frames=frames).matches] == ["S"]
+    assert [m.bank for m in matcher.match([], banks=["S"], video=_query(frames)).matches] == ["S"]
     _fill(store, "OTHER", "survivor", [NewSignal("md5", "5" * 32)])
     matcher.sync()
-    assert matcher.match([], banks=["OTHER"], frames=frames).matches == []
+    assert matcher.match([], banks=["OTHER"], video=_query(frames)).matches == []
     _fill(store, "BENIGN", "negative", [_vpdq_signal(frames)])
     matcher.sync()
-    result = matcher.match([], frames=frames)
+    result = matcher.match([], video=_query(frames))
     assert result.matches == [] and [m.bank for m in result.suppressed_by] == ["BENIGN"]
 
 
@@ -462,6 +483,6 @@ def test_a_letterboxed_copy_matches_by_the_picture_inside_its_bars(store: Store)
     copy = fingerprint_video(encode_video(boxed), "boxed.mp4")
     _fill(store, "S", "survivor", [_vpdq_signal(list(original.frames))])
     matcher = Matcher(store)
-    assert matcher.match([], frames=copy.frames).matches == []  # plain vPDQ misses it
-    found = matcher.match([], frames=copy.frames, trimmed=copy.trimmed).matches
+    assert matcher.match([], video=VideoQuery(copy.frames)).matches == []  # plain vPDQ misses it
+    found = matcher.match([], video=copy.query).matches
     assert [m.type for m in found] == ["vpdq"] and found[0].query_percent == 100.0

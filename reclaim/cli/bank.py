@@ -147,7 +147,12 @@ def add(
     could not be hashed (the others are stored).
     """
     store = open_store(ctx)
-    options = options_for(settings_of(ctx), keypoints=not plain)
+    settings = settings_of(ctx)
+    options = options_for(
+        settings,
+        keypoints=not plain,
+        seconds_per_hash=settings.video_register_seconds_per_hash,
+    )
     items = list(iter_media_paths(paths))
     bad = [item for item in items if not isinstance(item, Path)]
     files = [item for item in items if isinstance(item, Path)]

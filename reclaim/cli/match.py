@@ -11,6 +11,7 @@ from reclaim.cli.app import app
 from reclaim.cli.common import open_matcher, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
 from reclaim.hashing.files import fingerprint_file, iter_media_paths, options_for
+from reclaim.hashing.video import Sampling
 
 
 @app.command("match")
@@ -56,7 +57,12 @@ def match(
     limit = settings.match_threshold if threshold is None else threshold
     # No local features held: the upload's own would find nothing.
     robust = not plain and matcher.holds_features
-    options = options_for(settings, dihedral=not plain, query_features=robust)
+    options = options_for(
+        settings,
+        dihedral=not plain,
+        query_features=robust,
+        video_sampling=Sampling.EVERY if plain else matcher.video_sampling,
+    )
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):
@@ -74,8 +80,7 @@ def match(
                 banks,
                 limit,
                 views=result.views or (),
-                frames=result.vpdq or (),
-                trimmed=result.trimmed or (),
+                video=result.video,
             )
             record: dict[str, object] = {
                 "path": result.path,

@@ -115,7 +115,16 @@ def demo(
         raise UsageError(f"--photos {photos}: no images in it")
     stored = sum(
         r["error"] is None
-        for r in add_files(store, DEMO_BANK, files, options_for(settings, keypoints=True))
+        for r in add_files(
+            store,
+            DEMO_BANK,
+            files,
+            options_for(
+                settings,
+                keypoints=True,
+                seconds_per_hash=settings.video_register_seconds_per_hash,
+            ),
+        )
     )
     url = f"http://{host}:{port}"
     example = shlex.quote(str(files[0]))

@@ -32,7 +32,9 @@ from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
 from reclaim.hashing.video import (
     SECONDS_PER_HASH,
     FrameHash,
+    Sampling,
     VideoLimits,
+    VideoQuery,
     fingerprint_video,
     is_video_name,
     sniff_video,
@@ -53,6 +55,8 @@ class FingerprintOptions:
     query_features: bool = False
     #: A video's frames are hashed this many seconds apart (vPDQ's sampling).
     seconds_per_hash: float = SECONDS_PER_HASH
+    #: Which of a video's frames are hashed (``Sampling.KEYS`` for a quick query).
+    video_sampling: Sampling = Sampling.EVERY
     video_limits: VideoLimits = field(default_factory=VideoLimits)
 
 
@@ -75,8 +79,9 @@ class FileFingerprint:
     #: A video's sampled frames (the record writes them in vPDQ's text form), and facts
     #: about its stream.
     vpdq: tuple[FrameHash, ...] | None = None
-    #: Beside each of a video's frames, its picture inside black bars (for matching only).
-    trimmed: tuple[FrameHash | None, ...] | None = field(default=None, compare=False, repr=False)
+    #: A video's frames as a query matches them (pictures inside black bars, and how much
+    #: of the video each frame stands for); not part of the record.
+    video: VideoQuery | None = field(default=None, compare=False, repr=False)
     duration: float | None = None
     frame_count: int | None = None
     codec: str | None = None
@@ -200,7 +205,11 @@ def fingerprint_data(data: bytes, source: str, options: FingerprintOptions) -> F
 
 def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) -> FileFingerprint:
     video = fingerprint_video(
-        data, source, seconds_per_hash=options.seconds_per_hash, limits=options.video_limits
+        data,
+        source,
+        seconds_per_hash=options.seconds_per_hash,
+        sampling=options.video_sampling,
+        limits=options.video_limits,
     )
     return FileFingerprint(
         path=source,
@@ -210,7 +219,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         width=video.width,
         height=video.height,
         vpdq=video.frames,
-        trimmed=video.trimmed,
+        video=video.query,
         duration=round(video.duration, 3),
         frame_count=video.frame_count,
         codec=video.codec,

@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
@@ -49,6 +50,12 @@ from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.pdq import pdq_from_luma
 
 SECONDS_PER_HASH: Final = 1.0
+#: ``Sampling.KEYS`` takes key frames alone where the next one is at most this many
+#: seconds on.
+MAX_KEY_GAP: Final = 5.0
+#: Registrations sampled at most this many seconds apart (on average) let a query be
+#: sampled at its key frames: a registered frame then lies near each of them.
+DENSE_GAP: Final = 0.75
 #: vPDQ's matching defaults.
 QUALITY_THRESHOLD: Final = 50
 DISTANCE_THRESHOLD: Final = 31
@@ -107,6 +114,15 @@ _CONTAINERS: Final[tuple[tuple[str, Callable[[bytes], bool]], ...]] = (
         ),
     ),
 )
+
+
+class Sampling(StrEnum):
+    """Which frames of a video are hashed."""
+
+    #: vPDQ's: one frame every ``seconds_per_hash`` (every frame is decoded).
+    EVERY = "every"
+    #: Key frames (decoded alone), with vPDQ's sampling through long gaps between them.
+    KEYS = "keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +222,18 @@ def frames_from_payload(payload: bytes, source: str = "vpdq") -> list[FrameHash]
 
 
 @dataclass(frozen=True, slots=True)
+class VideoQuery:
+    """A video's sampled frames as a query matches them: ``trimmed[k]``, where given, is
+    frame ``k``'s picture inside black bars (the frame matches by either hash), and
+    ``spans[k]`` the seconds of video frame ``k`` stands for, where sampling was uneven
+    (the query's matched share is then a share of its time)."""
+
+    frames: tuple[FrameHash, ...]
+    trimmed: tuple[FrameHash | None, ...] = ()
+    spans: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class VideoFingerprint:
     """What a video file yields: its sampled frames and the facts about the stream.
     ``trimmed`` holds, beside each frame, the hash of its picture inside black bars (a
@@ -214,6 +242,10 @@ class VideoFingerprint:
 
     frames: tuple[FrameHash, ...]
     trimmed: tuple[FrameHash | None, ...]
+    #: Under ``Sampling.KEYS``, the seconds of video each frame stands for (until the
+    #: next sampled frame), so a query's matched share is a share of its time; empty
+    #: under vPDQ's even sampling, where each frame counts once.
+    spans: tuple[float, ...]
     duration: float
     frame_count: int
     frame_rate: float
@@ -223,15 +255,28 @@ class VideoFingerprint:
     md5: str
     sha256: str
 
+    @property
+    def query(self) -> VideoQuery:
+        """The frames as a query matches them."""
+        return VideoQuery(self.frames, self.trimmed, self.spans)
+
 
 def fingerprint_video(
     data: bytes,
     source: str,
     *,
     seconds_per_hash: float = SECONDS_PER_HASH,
+    sampling: Sampling = Sampling.EVERY,
+    max_key_gap: float = MAX_KEY_GAP,
     limits: VideoLimits | None = None,
 ) -> VideoFingerprint:
-    """The vPDQ frames of a video file's first video stream, with its exact hashes."""
+    """The sampled frames of a video file's first video stream, with its exact hashes.
+
+    ``Sampling.EVERY`` is vPDQ's: every frame is decoded and one every ``seconds_per_hash``
+    hashed. ``Sampling.KEYS`` decodes and hashes key frames alone wherever the next key
+    frame is at most ``max_key_gap`` seconds on, and samples like vPDQ (the key frame
+    too) through longer stretches; it is for queries, several times faster where key
+    frames come often, and best matched against registrations sampled more densely."""
     import av  # noqa: PLC0415 - FFmpeg is loaded only when a video is decoded
 
     limits = limits or VideoLimits()
@@ -251,29 +296,42 @@ def fingerprint_video(
         most_frames = math.ceil(limits.max_seconds * rate) + 1
         frames: list[FrameHash] = []
         trimmed: list[FrameHash | None] = []
-        count = 0
+
+        def keep(frame: Any, number: int) -> None:
+            _check_frame(source, frame.width, frame.height, limits)
+            luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
+            frames.append(FrameHash(pdq_from_luma(luma), number / rate))
+            inside = inside_bars(luma)
+            trimmed.append(
+                None if inside is None else FrameHash(pdq_from_luma(inside), number / rate)
+            )
+
+        def bound(count: int) -> None:
+            if count > most_frames:
+                raise VideoTooLong(
+                    source,
+                    f"holds more than {most_frames} frames, longer than the limit of "
+                    f"{limits.max_seconds:.0f} s",
+                )
+            if time.monotonic() - began > limits.max_decode_seconds:
+                raise DecodeTimeout(
+                    source,
+                    f"decoding took longer than the limit of {limits.max_decode_seconds:.0f} s",
+                )
+
         try:
-            for frame in container.decode(stream):
-                if count % every == 0:
-                    _check_frame(source, frame.width, frame.height, limits)
-                    luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
-                    frames.append(FrameHash(pdq_from_luma(luma), count / rate))
-                    inside = inside_bars(luma)
-                    trimmed.append(
-                        None if inside is None else FrameHash(pdq_from_luma(inside), count / rate)
-                    )
-                count += 1
-                if count > most_frames:
-                    raise VideoTooLong(
-                        source,
-                        f"holds more than {most_frames} frames, longer than the limit of "
-                        f"{limits.max_seconds:.0f} s",
-                    )
-                if time.monotonic() - began > limits.max_decode_seconds:
-                    raise DecodeTimeout(
-                        source,
-                        f"decoding took longer than the limit of {limits.max_decode_seconds:.0f} s",
-                    )
+            if sampling is Sampling.KEYS:
+                plan = _key_plan(container, stream, max_key_gap, bound)
+                count = _decode_planned(
+                    stream, plan, rate=rate, every=every, keep=keep, bound=bound
+                )
+            else:
+                count = 0
+                for frame in container.decode(stream):
+                    if count % every == 0:
+                        keep(frame, count)
+                    count += 1
+                    bound(count)
         except av.FFmpegError as exc:
             raise CorruptMedia(source, f"video stream cannot be decoded ({_reason(exc)})") from None
         if not frames:
@@ -283,6 +341,7 @@ def fingerprint_video(
     return VideoFingerprint(
         frames=tuple(frames),
         trimmed=tuple(trimmed),
+        spans=_spans(frames, count / rate) if sampling is Sampling.KEYS else (),
         duration=count / rate,
         frame_count=count,
         frame_rate=rate,
@@ -292,6 +351,84 @@ def fingerprint_video(
         md5=exact.md5,
         sha256=exact.sha256,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    """The packets to decode for ``Sampling.KEYS``: key frames alone where the next key
+    frame is near, every packet through longer stretches."""
+
+    feed: list[Any]
+    #: Presentation times of key frames fed alone, and of the key frames that open a
+    #: stretch decoded in full (each hashed, beside vPDQ's samples of the stretch).
+    alone: frozenset[int]
+    openers: frozenset[int]
+    first_pts: int | None
+    packets: int
+
+
+def _key_plan(
+    container: Any, stream: Any, max_key_gap: float, bound: Callable[[int], None]
+) -> _KeyPlan:
+    """Read the stream's packets (cheap beside decoding them) and plan what to decode."""
+    packets = []
+    for packet in container.demux(stream):
+        if packet.size:  # not the demuxer's closing empty packet
+            packets.append(packet)
+            bound(len(packets))
+    base = stream.time_base
+    if not packets or base is None or any(packet.pts is None for packet in packets):
+        return _KeyPlan(packets, frozenset(), frozenset(), None, len(packets))
+    keys = [n for n, packet in enumerate(packets) if packet.is_keyframe]
+    if not keys:
+        return _KeyPlan(packets, frozenset(), frozenset(), None, len(packets))
+    end = max(packet.pts + (packet.duration or 0) for packet in packets)
+    feed, alone, openers = [], set(), set()
+    for start, stop in zip(keys, [*keys[1:], len(packets)], strict=True):
+        opener = packets[start].pts
+        following = packets[stop].pts if stop < len(packets) else end
+        if float((following - opener) * base) <= max_key_gap:
+            feed.append(packets[start])
+            alone.add(opener)
+        else:
+            feed.extend(packets[start:stop])
+            openers.add(opener)
+    # Packets before the first key frame cannot be decoded on their own: left out.
+    first = min(packet.pts for packet in packets)
+    return _KeyPlan(feed, frozenset(alone), frozenset(openers), first, len(packets))
+
+
+def _decode_planned(
+    stream: Any,
+    plan: _KeyPlan,
+    *,
+    rate: float,
+    every: int,
+    keep: Callable[[Any, int], None],
+    bound: Callable[[int], None],
+) -> int:
+    """Decode the plan's packets and keep the frames it samples; the stream's frames."""
+    context, base = stream.codec_context, stream.time_base
+    decoded = 0
+    for packet in [*plan.feed, None]:  # None drains the decoder
+        for frame in context.decode(packet):
+            if plan.first_pts is None or frame.pts is None:
+                number, alone, opener = decoded, False, False
+            else:
+                number = round(float((frame.pts - plan.first_pts) * base) * rate)
+                alone, opener = frame.pts in plan.alone, frame.pts in plan.openers
+            if alone or opener or number % every == 0:
+                keep(frame, number)
+            decoded += 1
+            bound(0)
+    return plan.packets
+
+
+def _spans(frames: Sequence[FrameHash], duration: float) -> tuple[float, ...]:
+    """The seconds from each frame to the next (the last: to the end of the video)."""
+    times = [frame.timestamp for frame in frames]
+    ends = [*times[1:], max(duration, times[-1])]
+    return tuple(max(0.0, end - start) for start, end in zip(times, ends, strict=True))
 
 
 #: Rows and columns no brighter than this at an edge are bars (black, as encoders leave

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.video import (
+    DENSE_GAP,
     DISTANCE_THRESHOLD,
     QUALITY_THRESHOLD,
     QUERY_MATCH_PERCENT,
@@ -54,6 +55,8 @@ class VideoIndex:
         self._owner: dict[int, int] = {}  # frame id -> video id
         self._group: dict[int, int] = {}
         self._next_frame = 0
+        # Videos sampled further apart than key-frame queries need.
+        self._sparse: set[int] = set()
 
     def __len__(self) -> int:
         return len(self._payloads)
@@ -79,6 +82,8 @@ class VideoIndex:
             self._frame_ids[ident] = ids
             self._owner.update(dict.fromkeys(ids.tolist(), ident))
             self._group[ident] = groups.get(ident, 0) if groups else 0
+            if _sampling_gap(frames) > DENSE_GAP:
+                self._sparse.add(ident)
 
     def remove(self, idents: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored); their frames stop matching at once."""
@@ -91,6 +96,13 @@ class VideoIndex:
             for frame_id in ids.tolist():
                 del self._owner[frame_id]
             del self._payloads[ident], self._group[ident]
+            self._sparse.discard(ident)
+
+    @property
+    def dense(self) -> bool:
+        """Whether every video held was sampled at most ``DENSE_GAP`` seconds apart, so a
+        query sampled at its key frames finds a registered frame near each of them."""
+        return not self._sparse
 
     def payloads(self) -> Iterable[tuple[int, bytes]]:
         """Every (id, payload) held: the frames as ``video.frames_payload`` writes them."""
@@ -101,6 +113,7 @@ class VideoIndex:
         query: Sequence[FrameHash],
         *,
         alternatives: Sequence[FrameHash | None] = (),
+        spans: Sequence[float] = (),
         distance: int = DISTANCE_THRESHOLD,
         query_threshold: float = QUERY_MATCH_PERCENT,
         target_threshold: float = TARGET_MATCH_PERCENT,
@@ -110,7 +123,7 @@ class VideoIndex:
         at or above its threshold), best first; only videos of ``groups`` if given.
         ``alternatives[k]``, where given, is another hash of query frame ``k`` (its
         picture inside black bars): the frame matches by either."""
-        rows = _QueryRows(query, alternatives)
+        rows = _QueryRows(query, alternatives, spans)
         if not rows.count or not len(self._index):
             return []
         query_hits: dict[int, set[int]] = {}
@@ -125,7 +138,7 @@ class VideoIndex:
         for ident, hit_rows in query_hits.items():
             if groups is not None and self._group[ident] not in groups:
                 continue
-            query_percent = 100.0 * len(hit_rows) / rows.count
+            query_percent = rows.percent(hit_rows)
             target_percent = 100.0 * len(target_hits[ident]) / len(self._frame_ids[ident])
             if query_percent >= query_threshold and target_percent >= target_threshold:
                 matches.append(VideoMatch(ident, query_percent, target_percent))
@@ -136,6 +149,7 @@ class VideoIndex:
         query: Sequence[FrameHash],
         *,
         alternatives: Sequence[FrameHash | None] = (),
+        spans: Sequence[float] = (),
         distance: int = DISTANCE_THRESHOLD,
         query_threshold: float = QUERY_MATCH_PERCENT,
         target_threshold: float = TARGET_MATCH_PERCENT,
@@ -143,7 +157,7 @@ class VideoIndex:
     ) -> list[VideoMatch]:
         """``search`` by comparing the query with every video held (the plain form):
         without alternatives, ``video.match_frames``."""
-        rows = _QueryRows(query, alternatives)
+        rows = _QueryRows(query, alternatives, spans)
         matches = []
         for ident, payload in self._payloads.items():
             if groups is not None and self._group[ident] not in groups:
@@ -154,7 +168,7 @@ class VideoIndex:
             near = hamming_matrix(rows.codes, target) <= distance  # (codes, target frames)
             hit_rows = {row for code, code_rows in enumerate(rows.rows_of)
                         if near[code].any() for row in code_rows}  # fmt: skip
-            query_percent = 100.0 * len(hit_rows) / rows.count
+            query_percent = rows.percent(hit_rows)
             target_percent = 100.0 * int(near.any(axis=0).sum()) / len(target)
             if (
                 query_percent > 0
@@ -170,18 +184,35 @@ class _QueryRows:
     and the codes to search for them: each row's own hash and its frames' alternatives
     (one code may stand for several rows)."""
 
-    def __init__(self, query: Sequence[FrameHash], alternatives: Sequence[FrameHash | None]):
+    def __init__(
+        self,
+        query: Sequence[FrameHash],
+        alternatives: Sequence[FrameHash | None],
+        spans: Sequence[float],
+    ):
+        if spans and len(spans) != len(query):
+            raise ValueError(f"{len(spans)} spans for {len(query)} query frames")
         row_of: dict[str, int] = {}
         rows_of_code: dict[str, set[int]] = {}
+        row_spans: dict[int, list[float]] = {}
         for number, frame in enumerate(query):
             if frame.pdq.quality < QUALITY_THRESHOLD:
                 continue
             row = row_of.setdefault(frame.pdq.hex, len(row_of))
             rows_of_code.setdefault(frame.pdq.hex, set()).add(row)
+            if spans:
+                row_spans.setdefault(row, []).append(spans[number])
             other = alternatives[number] if number < len(alternatives) else None
             if other is not None and other.pdq.quality >= QUALITY_THRESHOLD:
                 rows_of_code.setdefault(other.pdq.hex, set()).add(row)
         self.count = len(row_of)
+        # Each row weighs the mean time its frames stand for (a hash seen twice is still
+        # one row, as vPDQ counts it); without spans, one each: vPDQ's count of frames.
+        self.weights = np.array(
+            [float(np.mean(row_spans[row])) if spans else 1.0 for row in range(self.count)]
+        )
+        if spans and not self.weights.sum() > 0:
+            self.weights = np.ones(self.count)
         hexes = sorted(rows_of_code)
         self.rows_of = [rows_of_code[code] for code in hexes]
         self.codes = (
@@ -189,6 +220,20 @@ class _QueryRows:
             if hexes
             else np.zeros((0, 32), np.uint8)
         )
+
+    def percent(self, rows: Collection[int]) -> float:
+        """The share of the query, in percent, that these rows make up."""
+        return 100.0 * float(self.weights[list(rows)].sum()) / float(self.weights.sum())
+
+
+def _sampling_gap(frames: Sequence[FrameHash]) -> float:
+    """The mean seconds between a video's sampled frames (from the first and last
+    timestamps: the text form keeps three significant digits, so neighbours' differences
+    are coarse in long videos); 0 for a single frame."""
+    if len(frames) < 2:
+        return 0.0
+    times = [frame.timestamp for frame in frames]
+    return (max(times) - min(times)) / (len(frames) - 1)
 
 
 def _ranked(matches: list[VideoMatch]) -> list[VideoMatch]:

@@ -24,6 +24,7 @@ from reclaim.hashing.base import PdqHash
 from reclaim.hashing.pdq import pdq_from_luma
 from reclaim.hashing.video import (
     FrameHash,
+    Sampling,
     VideoLimits,
     fingerprint_video,
     frames_from_json,
@@ -246,3 +247,39 @@ def test_a_letterboxed_copy_gives_frames_of_its_picture_beside_the_plain_ones(
     for plain, inside, source in zip(copy.frames, copy.trimmed, original.frames, strict=True):
         assert inside is not None and inside.timestamp == plain.timestamp
         assert inside.pdq.distance(source.pdq) <= 20 < plain.pdq.distance(source.pdq)
+
+
+def test_key_sampling_takes_key_frames_alone_where_they_come_often(
+    pan: tuple[list[np.ndarray], bytes],
+) -> None:
+    frames, _ = pan
+    for codec, container in (("libx264", "mp4"), ("libvpx-vp9", "webm")):
+        # A key frame every 2 s (20 frames at 10 a second): each is decoded on its own.
+        data = encode_video(frames, codec=codec, container=container, options={"g": "20"})
+        every = fingerprint_video(data, "pan")
+        keys = fingerprint_video(data, "pan", sampling=Sampling.KEYS)
+        assert [f.timestamp for f in keys.frames] == [0.0, 2.0, 4.0], codec
+        assert keys.spans == (2.0, 2.0, 2.0)
+        assert (keys.frame_count, keys.duration) == (every.frame_count, every.duration)
+        # A key frame decoded alone is the same picture as in the whole stream.
+        by_time = {f.timestamp: f for f in every.frames}
+        assert all(f == by_time[f.timestamp] for f in keys.frames)
+        assert every.spans == ()  # vPDQ's even sampling: each frame counts once
+        # Key frames further apart than the gap allowed: sampled as vPDQ samples.
+        dense = fingerprint_video(data, "pan", sampling=Sampling.KEYS, max_key_gap=1.5)
+        assert dense.frames == every.frames and dense.spans == (1.0,) * 6
+
+
+def test_key_sampling_samples_long_stretches_as_vpdq_and_keeps_the_bounds(
+    pan: tuple[list[np.ndarray], bytes],
+) -> None:
+    _, data = pan  # one key frame, 6 s before the end: more than the default gap
+    keys = fingerprint_video(data, "pan.mp4", sampling=Sampling.KEYS)
+    assert keys.frames == fingerprint_video(data, "pan.mp4").frames
+    assert keys.spans == (1.0,) * 6
+    for limits, refusal in (
+        (VideoLimits(max_seconds=2.0), VideoTooLong),
+        (VideoLimits(max_decode_seconds=0.0), DecodeTimeout),
+    ):
+        with pytest.raises(refusal, match=r"pan\.mp4: .* the limit of"):
+            fingerprint_video(data, "pan.mp4", sampling=Sampling.KEYS, limits=limits)

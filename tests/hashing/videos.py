@@ -38,14 +38,17 @@ def encode_video(
     codec: str = "libx264",
     container: str = "mp4",
     audio: bool = False,
+    options: dict[str, str] | None = None,
 ) -> bytes:
-    """The frames encoded as a video file (with a second of silence when ``audio``)."""
+    """The frames encoded as a video file (with a second of silence when ``audio``;
+    ``options`` for the encoder, such as ``{"g": "20"}`` for a key frame every 20)."""
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:
         height, width = frames[0].shape[:2]
         stream = output.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
+        stream.options = dict(options or {})
         sound = output.add_stream("aac", rate=8000) if audio else None
         for pixels in frames:
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")

@@ -115,3 +115,41 @@ def test_the_plain_form_is_vpdqs_match_frames(
         assert (match.query_percent, match.target_percent) == pytest.approx(
             (expected.query_percent, expected.target_percent)
         )
+
+
+def test_spans_weigh_each_query_frame_by_the_time_it_stands_for(
+    library: tuple[VideoIndex, dict[int, np.ndarray]],
+) -> None:
+    index, videos = library
+    rng = np.random.default_rng(16)
+    unrelated = rng.integers(0, 256, (1, 32), dtype=np.uint8)
+    query = _frames(np.concatenate([_flipped(videos[6][:3], 8, rng), unrelated]))
+    counted = index.search(query, query_threshold=0.0)
+    assert counted[0].ident == 6 and counted[0].query_percent == 75.0
+    # The unrelated frame stands for half the query's time: half the query matches.
+    timed = index.search(query, spans=(1.0, 1.0, 1.0, 3.0), query_threshold=0.0)
+    assert timed[0].ident == 6 and timed[0].query_percent == 50.0
+    assert timed[0].target_percent == counted[0].target_percent
+    assert timed == index.search_reference(query, spans=(1.0, 1.0, 1.0, 3.0), query_threshold=0.0)
+    # Even spans count each frame once, as vPDQ does.
+    assert index.search(query, spans=(2.0,) * 4, query_threshold=0.0) == counted
+    with pytest.raises(ValueError, match="3 spans for 4 query frames"):
+        index.search(query, spans=(1.0, 1.0, 1.0))
+
+
+def test_the_index_is_dense_while_every_video_is_sampled_at_most_the_dense_gap_apart() -> None:
+    def sampled(every: float, count: int = 10) -> list[FrameHash]:
+        rng = np.random.default_rng(17)
+        codes = rng.integers(0, 256, (count, 32), dtype=np.uint8)
+        return [
+            FrameHash(PdqHash(bytes(code).hex(), 100), n * every) for n, code in enumerate(codes)
+        ]
+
+    index = VideoIndex()
+    assert index.dense  # nothing held: a key-frame query loses nothing
+    index.add([(1, sampled(0.5)), (2, sampled(0.467)), (3, sampled(0.0, count=1))])
+    assert index.dense
+    index.add([(4, sampled(1.0))])  # vPDQ's one a second: key frames would fall between
+    assert not index.dense
+    index.remove([4])
+    assert index.dense

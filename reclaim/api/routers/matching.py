@@ -35,7 +35,7 @@ from reclaim.api.schemas import (
 from reclaim.api.state import ServiceState
 from reclaim.errors import InputError, ReclaimError, UsageError
 from reclaim.hashing.keypoints import Features
-from reclaim.hashing.video import FrameHash
+from reclaim.hashing.video import Sampling, VideoQuery
 from reclaim.keys import Principal
 from reclaim.match_records import list_matches
 from reclaim.matching import MatchResult
@@ -103,18 +103,16 @@ async def _match(
     threshold: int | None,
     *,
     views: Sequence[Features] = (),
-    frames: Sequence[FrameHash] = (),
-    trimmed: Sequence[FrameHash | None] = (),
+    video: VideoQuery | None = None,
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
-    if views or frames:  # a feature or video search: off the event loop
+    if views or video is not None:  # a feature or video search: off the event loop
         result = await run_in_threadpool(
             partial(
                 state.matcher.match,
                 viewer=principal,
                 views=views,
-                frames=frames,
-                trimmed=trimmed,
+                video=video,
             ),
             signals,
             banks,
@@ -170,7 +168,12 @@ async def _match_upload(
         threshold = _threshold_field(form.get("threshold"))
         plain = flag_field(form.get("plain"), "plain")
         robust = not plain and state.matcher.holds_features
-        options = replace(state.options, dihedral=not plain, query_features=robust)
+        options = replace(
+            state.options,
+            dihedral=not plain,
+            query_features=robust,
+            video_sampling=Sampling.EVERY if plain else state.matcher.video_sampling,
+        )
         fingerprint = await fingerprint_upload(form, options, strict=False)
     finally:
         await form.close()
@@ -182,8 +185,7 @@ async def _match_upload(
         banks,
         threshold,
         views=fingerprint.views or (),
-        frames=fingerprint.vpdq or (),
-        trimmed=fingerprint.trimmed or (),
+        video=fingerprint.video,
     )
     matches, suppressed = _public(result)
     return MatchResponse(
