@@ -36,7 +36,8 @@ def match(
         typer.Option(
             "--plain",
             help="Match by whole-image PDQ and exact hashes only, not by local features "
-            "(faster; misses cropped, framed, turned and captioned copies).",
+            "(faster; misses cropped, framed, turned and captioned copies); sample videos "
+            "as vPDQ does, one frame a second, not at their key frames.",
         ),
     ] = False,
 ) -> None:
@@ -46,7 +47,9 @@ def match(
     file's rotations and mirror image and its local features: a keypoints match gives
     "inliers", the corners one transform explains. A video is matched by its frames
     (vPDQ's rules): a vpdq match gives "query_percent" and "target_percent", the shares
-    of its frames and of the registered video's that match.
+    of its frames and of the registered video's that match. While every registered video
+    was sampled densely (as bank add registers them), a video is sampled at its key
+    frames, and query_percent is the share of its time that matches.
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.

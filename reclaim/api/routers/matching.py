@@ -60,7 +60,8 @@ _MATCH_FORM: dict[str, Any] = {
         "plain": {
             "type": "boolean",
             "default": False,
-            "description": "Match by whole-image PDQ and exact hashes only, not local features.",
+            "description": "Match by whole-image PDQ and exact hashes only, not local features; "
+            "sample a video as vPDQ does, one frame a second, not at its key frames.",
         },
     },
 }
