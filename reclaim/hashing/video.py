@@ -321,7 +321,13 @@ def fingerprint_video(
 
         try:
             if sampling is Sampling.KEYS:
-                plan = _key_plan(container, stream, max_key_gap, bound)
+                plan = _key_plan(
+                    container,
+                    stream,
+                    max_key_gap=max_key_gap,
+                    seconds_per_hash=seconds_per_hash,
+                    bound=bound,
+                )
                 count = _decode_planned(
                     stream, plan, rate=rate, every=every, keep=keep, bound=bound
                 )
@@ -368,9 +374,16 @@ class _KeyPlan:
 
 
 def _key_plan(
-    container: Any, stream: Any, max_key_gap: float, bound: Callable[[int], None]
+    container: Any,
+    stream: Any,
+    *,
+    max_key_gap: float,
+    seconds_per_hash: float,
+    bound: Callable[[int], None],
 ) -> _KeyPlan:
-    """Read the stream's packets (cheap beside decoding them) and plan what to decode."""
+    """Read the stream's packets (cheap beside decoding them) and plan what to decode:
+    key frames closer together than ``seconds_per_hash`` (an intra-only stream is all
+    key frames) are taken one a ``seconds_per_hash``."""
     packets = []
     for packet in container.demux(stream):
         if packet.size:  # not the demuxer's closing empty packet
@@ -384,18 +397,26 @@ def _key_plan(
         return _KeyPlan(packets, frozenset(), frozenset(), None, len(packets))
     end = max(packet.pts + (packet.duration or 0) for packet in packets)
     feed, alone, openers = [], set(), set()
+    taken: float | None = None  # the time of the last key frame taken alone
     for start, stop in zip(keys, [*keys[1:], len(packets)], strict=True):
         opener = packets[start].pts
         following = packets[stop].pts if stop < len(packets) else end
         if float((following - opener) * base) <= max_key_gap:
-            feed.append(packets[start])
-            alone.add(opener)
+            at = float(opener * base)
+            if taken is None or at - taken >= seconds_per_hash * _SAME_TIME:
+                feed.append(packets[start])
+                alone.add(opener)
+                taken = at
         else:
             feed.extend(packets[start:stop])
             openers.add(opener)
     # Packets before the first key frame cannot be decoded on their own: left out.
     first = min(packet.pts for packet in packets)
     return _KeyPlan(feed, frozenset(alone), frozenset(openers), first, len(packets))
+
+
+#: Key frames this close to a whole ``seconds_per_hash`` apart count as that far apart.
+_SAME_TIME: Final = 0.999
 
 
 def _decode_planned(

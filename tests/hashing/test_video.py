@@ -268,6 +268,11 @@ def test_key_sampling_takes_key_frames_alone_where_they_come_often(
         # Key frames further apart than the gap allowed: sampled as vPDQ samples.
         dense = fingerprint_video(data, "pan", sampling=Sampling.KEYS, max_key_gap=1.5)
         assert dense.frames == every.frames and dense.spans == (1.0,) * 6
+    # Every frame a key frame (an intra-only stream): one a second is taken.
+    intra = encode_video(frames, options={"g": "1"})
+    keys = fingerprint_video(intra, "pan", sampling=Sampling.KEYS)
+    assert keys.frames == fingerprint_video(intra, "pan").frames
+    assert keys.spans == (1.0,) * 6
 
 
 def test_key_sampling_samples_long_stretches_as_vpdq_and_keeps_the_bounds(
