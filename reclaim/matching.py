@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -42,7 +42,14 @@ from numpy.typing import NDArray
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
-from reclaim.hashing.video import FrameHash, Sampling, VideoQuery, frames_from_payload
+from reclaim.hashing.video import (
+    NEAR_QUERY_PERCENT,
+    QUERY_MATCH_PERCENT,
+    FrameHash,
+    Sampling,
+    VideoQuery,
+    frames_from_payload,
+)
 from reclaim.index import HammingIndex
 from reclaim.index.features import FeatureIndex, FeatureMatch
 from reclaim.index.videos import VideoIndex, VideoMatch
@@ -99,6 +106,9 @@ class MatchResult:
 
     matches: list[Match]
     suppressed_by: list[Match] = field(default_factory=list)
+    #: A key-frame query (one with spans) came near a registered video without matching
+    #: it: worth matching again with the video sampled as vPDQ samples it.
+    video_near_miss: bool = False
 
 
 class Viewer(Protocol):
@@ -386,6 +396,7 @@ class Matcher:
                 self.sync()  # a bank made since the last sync
         feature_matches: list[FeatureMatch] = []
         video_matches: list[VideoMatch] = []
+        near_miss = False
         frames = video.frames if video is not None else ()
         if views or frames:
             with self._lock:
@@ -395,11 +406,17 @@ class Matcher:
                     feature_matches = self._features.search(views, groups=eligible)
             if video is not None and frames:
                 with self._videos_lock:
-                    video_matches = self._videos.search(
-                        frames, alternatives=video.trimmed, spans=video.spans, groups=eligible
+                    found = self._videos.search(
+                        frames,
+                        alternatives=video.trimmed,
+                        spans=video.spans,
+                        query_threshold=NEAR_QUERY_PERCENT if video.spans else QUERY_MATCH_PERCENT,
+                        groups=eligible,
                     )
+                video_matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
+                near_miss = len(video_matches) < len(found)
         with self._lock:
-            return self._match(
+            result = self._match(
                 signals,
                 banks,
                 threshold,
@@ -407,6 +424,9 @@ class Matcher:
                 feature_matches=feature_matches,
                 video_matches=video_matches,
             )
+        if near_miss and not result.matches and not result.suppressed_by:
+            return replace(result, video_near_miss=True)
+        return result
 
     def _searchable_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
         """The banks whose images (or videos) a feature search may consider: enabled, seen

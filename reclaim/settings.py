@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         description="Longest a video may take to decode before it is refused, in seconds.",
     )
     video_register_seconds_per_hash: float = Field(
-        0.5,
+        0.25,
         gt=0,
         le=60,
         description="Seconds between the frames hashed of a video registered in a bank "

@@ -29,7 +29,7 @@ from reclaim.store import (
     payload_digest,
 )
 from tests.conftest import photo_features, photo_paths
-from tests.hashing.videos import encode_video, pan_frames
+from tests.hashing.videos import encode_video, pan_frames, spliced_copy
 
 rng = np.random.default_rng(5)
 
@@ -428,6 +428,27 @@ def test_queries_are_sampled_at_key_frames_only_against_dense_registrations(
     set_signal_status(store, "S", [ids[sparse.value]], SignalStatus.WITHDRAWN)
     matcher.sync()
     assert matcher.video_sampling is Sampling.KEYS
+
+
+def test_a_key_frame_query_near_a_video_is_flagged_for_a_second_look(store: Store) -> None:
+    photo = photo_paths()
+    frames, insert = pan_frames(photo[0], 60), pan_frames(photo[3], 5)
+    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
+    _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
+    matcher = Matcher(store)
+    copy = spliced_copy(frames, insert)
+    keys = fingerprint_video(copy, "copy", sampling=Sampling.KEYS)
+    assert keys.spans == (3.0, 3.0)  # the key frames: the copy's start, and the insert
+    first = matcher.match([], video=keys.query)
+    assert first.matches == [] and first.video_near_miss
+    again = matcher.match([], video=fingerprint_video(copy, "copy").query)
+    [match] = again.matches
+    assert match.query_percent == pytest.approx(100 * 5 / 6) and not again.video_near_miss
+    # Far from every video, or sampled evenly: no second look.
+    unrelated = fingerprint_video(encode_video(insert), "other", sampling=Sampling.KEYS)
+    assert not matcher.match([], video=unrelated.query).video_near_miss
+    even = VideoQuery(keys.frames)
+    assert not matcher.match([], video=even).video_near_miss
 
 
 def test_a_vpdq_digest_alone_is_not_a_query(store: Store) -> None:

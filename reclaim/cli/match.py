@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -49,7 +50,9 @@ def match(
     (vPDQ's rules): a vpdq match gives "query_percent" and "target_percent", the shares
     of its frames and of the registered video's that match. While every registered video
     was sampled densely (as bank add registers them), a video is sampled at its key
-    frames, and query_percent is the share of its time that matches.
+    frames, and query_percent is the share of its time that matches (a video whose key
+    frames come near a registered video without matching it is checked again one frame
+    a second).
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -85,6 +88,16 @@ def match(
                 views=result.views or (),
                 video=result.video,
             )
+            if outcome.video_near_miss:  # key frames came close: look as vPDQ samples
+                result = fingerprint_file(item, replace(options, video_sampling=Sampling.EVERY))
+                if result.ok:
+                    outcome = matcher.match(
+                        result.query_signals(settings.pdq_min_quality),
+                        banks,
+                        limit,
+                        views=result.views or (),
+                        video=result.video,
+                    )
             record: dict[str, object] = {
                 "path": result.path,
                 "matches": [m.to_dict() for m in outcome.matches],

@@ -53,6 +53,10 @@ SECONDS_PER_HASH: Final = 1.0
 #: ``Sampling.KEYS`` takes key frames alone where the next one is at most this many
 #: seconds on.
 MAX_KEY_GAP: Final = 5.0
+#: A key-frame query matching at least this share of a registered video's time, but
+#: less than the query threshold, is looked at again as vPDQ samples it: key frames are
+#: few, and a copy with a few seconds spliced in can fall just short through them.
+NEAR_QUERY_PERCENT: Final = 50.0
 #: Registrations sampled at most this many seconds apart (on average) let a query be
 #: sampled at its key frames: a registered frame then lies near each of them.
 DENSE_GAP: Final = 0.75

@@ -17,7 +17,7 @@ from reclaim.hashing.keypoints import MIN_INLIERS
 from reclaim.hashing.video import frames_payload
 from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
-from tests.hashing.videos import encode_video, pan_frames
+from tests.hashing.videos import encode_video, pan_frames, spliced_copy
 
 
 def _flip(code: str, bits: int) -> str:
@@ -436,3 +436,30 @@ def test_guessing_at_a_key_is_rate_limited_before_it_is_checked(make_service: ob
         guess = f"Bearer rk_{prefix}_{secrets.token_urlsafe(32)}{attempt}"
         codes.append(service.client.get("/v1/me", headers={"Authorization": guess}).status_code)
     assert codes == [401, 401, 429, 429]
+
+
+def test_an_uploaded_spliced_copy_is_matched_at_a_second_look(
+    service: Service, photos: list[Path]
+) -> None:
+    headers = _bank(service, "centre", "A", [])
+    frames = pan_frames(photos[0], 60)
+    options = FingerprintOptions(seconds_per_hash=0.25)  # as bank add registers
+    registered = fingerprint_bytes(encode_video(frames), "original.mp4", options)
+    assert registered.vpdq is not None
+    payload = frames_payload(registered.vpdq)
+    added = service.client.post(
+        "/v1/banks/A/signals",
+        json={"signals": [{
+            "type": "vpdq",
+            "value": hashlib.sha256(payload).hexdigest(),
+            "payload": base64.b64encode(payload).decode(),
+        }]},
+        headers=headers,
+    )  # fmt: skip
+    assert added.status_code == 201, added.text
+    service.settle()
+    copy = spliced_copy(frames, pan_frames(photos[3], 5))
+    response = service.client.post("/v1/match", files={"file": ("copy.mp4", copy)}, headers=headers)
+    assert response.status_code == 200, response.text
+    [match] = response.json()["matches"]
+    assert match["type"] == "vpdq" and match["query_percent"] == round(100 * 5 / 6, 2)

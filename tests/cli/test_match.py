@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from reclaim.cli import app
 from reclaim.hashing.keypoints import MIN_INLIERS
-from tests.hashing.videos import encode_video, pan_frames
+from tests.hashing.videos import encode_video, pan_frames, spliced_copy
 
 runner = CliRunner()
 
@@ -108,13 +108,31 @@ def test_a_re_encoded_video_matches_its_registered_original_by_vpdq(
     _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
     code, [added] = _lines(sqlite_url, "bank", "add", "S", str(original))
     assert code == 0 and sorted(s["type"] for s in added["signals"]) == ["md5", "sha256", "vpdq"]
-    # Registered a frame every 0.5 s: 8 frames. The copy is the first 2 s of it: by
-    # default sampled at its key frames (one, at 0 s: 1 of the 8 registered frames
-    # matched), with --plain as vPDQ samples (0 and 1 s: at least 2 of the 8).
-    for plain, least in (([], 12.5), (["--plain"], 25.0)):
+    # Registered a frame every 0.25 s (every 2nd frame at 10 a second: 20 frames). The
+    # copy is the first 2 s of it: by default sampled at its key frames (one, at 0 s: at
+    # least 1 of the 20 registered frames matched), with --plain as vPDQ samples (0 and
+    # 1 s: at least 2 of the 20); at most the half it covers.
+    for plain, least in (([], 5.0), (["--plain"], 10.0)):
         code, [result, unrelated] = _lines(sqlite_url, "match", *plain, str(copy), str(photos[3]))
         assert code == 0 and unrelated["matches"] == []
         [match] = result["matches"]
         assert (match["bank"], match["type"]) == ("S", "vpdq")
         assert match["query_percent"] == 100.0
         assert least <= match["target_percent"] <= 50.0
+
+
+def test_a_spliced_copy_near_by_its_key_frames_is_matched_at_a_second_look(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    frames = pan_frames(photos[0], 60)
+    original, copy = tmp_path / "original.mp4", tmp_path / "copy.mp4"
+    original.write_bytes(encode_video(frames))
+    copy.write_bytes(spliced_copy(frames, pan_frames(photos[3], 5)))
+    _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
+    _lines(sqlite_url, "bank", "add", "S", str(original))
+    # By its key frames half the copy's time matches (short of 80%); sampled one a
+    # second, five frames in six: reported with that share.
+    code, [result] = _lines(sqlite_url, "match", str(copy))
+    assert code == 0
+    [match] = result["matches"]
+    assert match["type"] == "vpdq" and match["query_percent"] == round(100 * 5 / 6, 2)

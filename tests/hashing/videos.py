@@ -4,11 +4,13 @@ photo, so neighbouring frames differ a little and distant ones a lot, as in real
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -39,9 +41,13 @@ def encode_video(
     container: str = "mp4",
     audio: bool = False,
     options: dict[str, str] | None = None,
+    key_frames: Collection[int] | None = None,
 ) -> bytes:
     """The frames encoded as a video file (with a second of silence when ``audio``;
-    ``options`` for the encoder, such as ``{"g": "20"}`` for a key frame every 20)."""
+    ``options`` for the encoder, such as ``{"g": "20"}`` for a key frame every 20;
+    ``key_frames``: the frames that are key frames, and no others, with libx264)."""
+    if key_frames is not None:
+        options = {**(options or {}), "g": "100000", "sc_threshold": "0", "forced-idr": "1"}
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:
         height, width = frames[0].shape[:2]
@@ -50,8 +56,11 @@ def encode_video(
         stream.pix_fmt = "yuv420p"
         stream.options = dict(options or {})
         sound = output.add_stream("aac", rate=8000) if audio else None
-        for pixels in frames:
+        for number, pixels in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            if key_frames is not None:
+                forced = number in key_frames
+                frame.pict_type = PictureType.I if forced else PictureType.NONE
             for packet in stream.encode(frame):
                 output.mux(packet)
         for packet in stream.encode():
@@ -80,3 +89,11 @@ def _add_silence(output: av.container.OutputContainer, stream: av.audio.AudioStr
             output.mux(packet)
     for packet in stream.encode():
         output.mux(packet)
+
+
+def spliced_copy(frames: list[NDArray[np.uint8]], insert: list[NDArray[np.uint8]]) -> bytes:
+    """``frames`` (6 s at 10 a second) with ``insert`` (0.5 s) in place of those from 3 s
+    on, key frames only at the start and at the insert: sampled at its key frames, half
+    its time looks foreign; sampled one frame a second, one frame in six."""
+    assert len(frames) == 60 and len(insert) == 5
+    return encode_video([*frames[:30], *insert, *frames[35:]], key_frames={0, 30})

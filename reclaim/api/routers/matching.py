@@ -16,9 +16,9 @@ from reclaim.api.errors import describe_problems
 from reclaim.api.routers.hashing import (
     FILE_FIELD,
     fingerprint_public,
-    fingerprint_upload,
     flag_field,
     read_form,
+    upload_bytes,
 )
 from reclaim.api.schemas import (
     BatchMatchItem,
@@ -34,6 +34,7 @@ from reclaim.api.schemas import (
 )
 from reclaim.api.state import ServiceState
 from reclaim.errors import InputError, ReclaimError, UsageError
+from reclaim.hashing.files import check_size, fingerprint_bytes
 from reclaim.hashing.keypoints import Features
 from reclaim.hashing.video import Sampling, VideoQuery
 from reclaim.keys import Principal
@@ -175,19 +176,32 @@ async def _match_upload(
             query_features=robust,
             video_sampling=Sampling.EVERY if plain else state.matcher.video_sampling,
         )
-        fingerprint = await fingerprint_upload(form, options, strict=False)
+        data, source = await upload_bytes(form, options)
     finally:
         await form.close()
-    pairs = fingerprint.query_signals(state.settings.pdq_min_quality)
+    check_size(data, source, options.limits)
+    fingerprint = await run_in_threadpool(fingerprint_bytes, data, source, options)
     result = await _match(
         state,
         principal,
-        pairs,
+        fingerprint.query_signals(state.settings.pdq_min_quality),
         banks,
         threshold,
         views=fingerprint.views or (),
         video=fingerprint.video,
     )
+    if result.video_near_miss:  # key frames came close: look as vPDQ samples
+        again = replace(options, video_sampling=Sampling.EVERY)
+        fingerprint = await run_in_threadpool(fingerprint_bytes, data, source, again)
+        result = await _match(
+            state,
+            principal,
+            fingerprint.query_signals(state.settings.pdq_min_quality),
+            banks,
+            threshold,
+            views=fingerprint.views or (),
+            video=fingerprint.video,
+        )
     matches, suppressed = _public(result)
     return MatchResponse(
         matches=matches, suppressed=suppressed, fingerprint=fingerprint_public(fingerprint)
