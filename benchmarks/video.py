@@ -385,23 +385,26 @@ def recall(
 
 def reclaim_hits(index: Any, ours: Any, data: bytes) -> set[int]:
     """The registered videos a copy matches, as the matcher finds them: a key-frame query
-    that came near a video without matching it is looked at again, sampled as vPDQ."""
+    that came near a video without matching it is looked at again, sampled as vPDQ, and
+    the matches of both looks count."""
     from reclaim.hashing.video import (  # noqa: PLC0415
         NEAR_QUERY_PERCENT,
         QUERY_MATCH_PERCENT,
         fingerprint_video,
     )
+    from reclaim.index.videos import merge_video_matches  # noqa: PLC0415
 
     query = ours.query
     near = NEAR_QUERY_PERCENT if query.spans else QUERY_MATCH_PERCENT
     found = index.search(
         query.frames, alternatives=query.trimmed, spans=query.spans, query_threshold=near
     )
-    hits = {m.ident for m in found if m.query_percent >= QUERY_MATCH_PERCENT}
-    if found and not hits:
+    matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
+    if query.spans and len(matches) < len(found):
         again = fingerprint_video(data, "query.bin").query
-        hits = {m.ident for m in index.search(again.frames, alternatives=again.trimmed)}
-    return hits
+        more = index.search(again.frames, alternatives=again.trimmed)
+        matches = merge_video_matches(matches, more)
+    return {m.ident for m in matches}
 
 
 def _as_frames(pairs: list[tuple[float, str]]) -> list[Any]:

@@ -30,9 +30,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -52,7 +52,7 @@ from reclaim.hashing.video import (
 )
 from reclaim.index import HammingIndex
 from reclaim.index.features import FeatureIndex, FeatureMatch
-from reclaim.index.videos import VideoIndex, VideoMatch
+from reclaim.index.videos import VideoIndex, VideoMatch, merge_video_matches
 from reclaim.store import (
     BankKind,
     SignalChange,
@@ -106,9 +106,6 @@ class MatchResult:
 
     matches: list[Match]
     suppressed_by: list[Match] = field(default_factory=list)
-    #: A key-frame query (one with spans) came near a registered video without matching
-    #: it: worth matching again with the video sampled as vPDQ samples it.
-    video_near_miss: bool = False
 
 
 class Viewer(Protocol):
@@ -369,9 +366,9 @@ class Matcher:
     @property
     def video_sampling(self) -> Sampling:
         """How a query video is best sampled against the videos held: at its key frames
-        (several times faster) when every registration is dense enough, else as vPDQ."""
-        with self._videos_lock:
-            return Sampling.KEYS if self._videos.dense else Sampling.EVERY
+        (several times faster) when every registration is dense enough, else as vPDQ.
+        Read without a lock (a flag's read is atomic): a request's event loop asks."""
+        return Sampling.KEYS if self._videos.dense else Sampling.EVERY
 
     def match(
         self,
@@ -382,11 +379,16 @@ class Matcher:
         *,
         views: Sequence[Features] = (),
         video: VideoQuery | None = None,
+        video_again: Callable[[], VideoQuery | None] | None = None,
     ) -> MatchResult:
         """Matches for the signals of one piece of content, for its local features
         (``views``: ``keypoints.query_views`` of the image) and for a video's frames
         (``video``, matched by vPDQ's rules, each frame also by its picture inside black
-        bars) where given."""
+        bars) where given. A video sampled at its key frames (with spans) that comes near
+        a registered video without matching it, or that meets registrations too sparse
+        for key frames, is looked at again as ``video_again()`` samples it (vPDQ's way;
+        called without any lock held, and ``None`` if that failed): the matches of both
+        looks count."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -396,27 +398,16 @@ class Matcher:
                 self.sync()  # a bank made since the last sync
         feature_matches: list[FeatureMatch] = []
         video_matches: list[VideoMatch] = []
-        near_miss = False
-        frames = video.frames if video is not None else ()
-        if views or frames:
+        if views or (video is not None and video.frames):
             with self._lock:
                 eligible = self._searchable_banks(banks, viewer)
             if views:
                 with self._features_lock:
                     feature_matches = self._features.search(views, groups=eligible)
-            if video is not None and frames:
-                with self._videos_lock:
-                    found = self._videos.search(
-                        frames,
-                        alternatives=video.trimmed,
-                        spans=video.spans,
-                        query_threshold=NEAR_QUERY_PERCENT if video.spans else QUERY_MATCH_PERCENT,
-                        groups=eligible,
-                    )
-                video_matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
-                near_miss = len(video_matches) < len(found)
+            if video is not None and video.frames:
+                video_matches = self._video_matches(video, video_again, eligible)
         with self._lock:
-            result = self._match(
+            return self._match(
                 signals,
                 banks,
                 threshold,
@@ -424,9 +415,34 @@ class Matcher:
                 feature_matches=feature_matches,
                 video_matches=video_matches,
             )
-        if near_miss and not result.matches and not result.suppressed_by:
-            return replace(result, video_near_miss=True)
-        return result
+
+    def _video_matches(
+        self,
+        video: VideoQuery,
+        again: Callable[[], VideoQuery | None] | None,
+        eligible: set[int],
+    ) -> list[VideoMatch]:
+        keyed = bool(video.spans)
+        with self._videos_lock:
+            found = self._videos.search(
+                video.frames,
+                alternatives=video.trimmed,
+                spans=video.spans,
+                query_threshold=NEAR_QUERY_PERCENT if keyed else QUERY_MATCH_PERCENT,
+                groups=eligible,
+            )
+            sparse = keyed and not self._videos.dense  # a sparse list came since sampling
+        matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
+        if not keyed or again is None or (len(matches) == len(found) and not sparse):
+            return matches
+        second = again()  # a full decode: no lock held
+        if second is None or not second.frames:
+            return matches
+        with self._videos_lock:
+            more = self._videos.search(
+                second.frames, alternatives=second.trimmed, spans=second.spans, groups=eligible
+            )
+        return merge_video_matches(matches, more)
 
     def _searchable_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
         """The banks whose images (or videos) a feature search may consider: enabled, seen

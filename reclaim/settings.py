@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     )
     video_register_seconds_per_hash: float = Field(
         0.25,
-        gt=0,
+        ge=0.125,
         le=60,
         description="Seconds between the frames hashed of a video registered in a bank "
         "(vPDQ's lists take one a second; denser registrations let a query be sampled at "

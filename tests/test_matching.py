@@ -430,25 +430,42 @@ def test_queries_are_sampled_at_key_frames_only_against_dense_registrations(
     assert matcher.video_sampling is Sampling.KEYS
 
 
-def test_a_key_frame_query_near_a_video_is_flagged_for_a_second_look(store: Store) -> None:
+def test_a_key_frame_query_near_a_video_is_looked_at_again_as_vpdq_samples(
+    store: Store,
+) -> None:
     photo = photo_paths()
     frames, insert = pan_frames(photo[0], 60), pan_frames(photo[3], 5)
     registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
-    _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
+    ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
     matcher = Matcher(store)
     copy = spliced_copy(frames, insert)
-    keys = fingerprint_video(copy, "copy", sampling=Sampling.KEYS)
+    keys = fingerprint_video(copy, "copy", sampling=Sampling.KEYS).query
     assert keys.spans == (3.0, 3.0)  # the key frames: the copy's start, and the insert
-    first = matcher.match([], video=keys.query)
-    assert first.matches == [] and first.video_near_miss
-    again = matcher.match([], video=fingerprint_video(copy, "copy").query)
-    [match] = again.matches
-    assert match.query_percent == pytest.approx(100 * 5 / 6) and not again.video_near_miss
-    # Far from every video, or sampled evenly: no second look.
-    unrelated = fingerprint_video(encode_video(insert), "other", sampling=Sampling.KEYS)
-    assert not matcher.match([], video=unrelated.query).video_near_miss
-    even = VideoQuery(keys.frames)
-    assert not matcher.match([], video=even).video_near_miss
+    looks: list[str] = []
+
+    def again() -> VideoQuery | None:
+        looks.append("again")
+        return fingerprint_video(copy, "copy").query
+
+    assert matcher.match([], video=keys).matches == []  # half its time: short of 80%
+    [match] = matcher.match([], video=keys, video_again=again).matches
+    assert looks == ["again"] and match.signal_id == ids[next(iter(ids))]
+    assert match.query_percent == pytest.approx(100 * 5 / 6)
+    # A second look that fails keeps the first look's (empty) outcome.
+    assert matcher.match([], video=keys, video_again=lambda: None).matches == []
+    # Far from every video, or matched at the first look: no second look.
+    unrelated = fingerprint_video(encode_video(insert), "other", sampling=Sampling.KEYS).query
+    whole = fingerprint_video(encode_video(frames, options={"g": "20"}), "whole",
+                              sampling=Sampling.KEYS).query  # fmt: skip
+    for query in (unrelated, whole):
+        looks.clear()
+        matcher.match([], video=query, video_again=again)
+        assert looks == []
+    # A one-a-second list registered after the query was sampled at its key frames.
+    _fill(store, "S", "survivor", [_vpdq_signal(_video(2))])
+    matcher.sync()
+    matcher.match([], video=whole, video_again=again)
+    assert looks == ["again"]
 
 
 def test_a_vpdq_digest_alone_is_not_a_query(store: Store) -> None:

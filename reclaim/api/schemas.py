@@ -219,10 +219,11 @@ class Fingerprint(BaseModel):
     vpdq: list[str] | None = Field(
         None,
         description="A video's sampled frames in vPDQ's form, 'pdqhex,quality,timestamp' each "
-        "(videos only).",
+        "(videos only; one a second from /v1/hash, at the video's key frames from /v1/match "
+        "when the banks' videos are registered densely enough for that).",
     )
     duration: float | None = Field(None, description="A video's length in seconds.")
-    frame_count: int | None = Field(None, description="A video's frames decoded.")
+    frame_count: int | None = Field(None, description="A video's frames.")
     codec: str | None = Field(None, description="A video's codec.")
     error: ErrorDetail | None
 
@@ -248,7 +249,9 @@ class MatchPublic(BaseModel):
         None, description="Local features (keypoints): corners one transform explains."
     )
     query_percent: float | None = Field(
-        None, description="Videos (vpdq): the share of the upload's frames that match."
+        None,
+        description="Videos (vpdq): the share of the upload's frames that match (of its time, "
+        "when it was sampled at its key frames).",
     )
     target_percent: float | None = Field(
         None, description="Videos (vpdq): the share of the registered video's frames matched."

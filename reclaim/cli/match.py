@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,13 @@ import typer
 from reclaim.cli.app import app
 from reclaim.cli.common import open_matcher, open_store, settings_of
 from reclaim.cli.output import EXIT_OK, EXIT_SOME_FAILED, OutputFormat, reports_errors, writer
-from reclaim.hashing.files import fingerprint_file, iter_media_paths, options_for
-from reclaim.hashing.video import Sampling
+from reclaim.hashing.files import (
+    FingerprintOptions,
+    fingerprint_file,
+    iter_media_paths,
+    options_for,
+)
+from reclaim.hashing.video import Sampling, VideoQuery
 
 
 @app.command("match")
@@ -69,6 +75,7 @@ def match(
         query_features=robust,
         video_sampling=Sampling.EVERY if plain else matcher.video_sampling,
     )
+    every = replace(options, video_sampling=Sampling.EVERY)  # a second look's sampling
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):
@@ -87,17 +94,8 @@ def match(
                 limit,
                 views=result.views or (),
                 video=result.video,
+                video_again=partial(_video_of, item, every),
             )
-            if outcome.video_near_miss:  # key frames came close: look as vPDQ samples
-                result = fingerprint_file(item, replace(options, video_sampling=Sampling.EVERY))
-                if result.ok:
-                    outcome = matcher.match(
-                        result.query_signals(settings.pdq_min_quality),
-                        banks,
-                        limit,
-                        views=result.views or (),
-                        video=result.video,
-                    )
             record: dict[str, object] = {
                 "path": result.path,
                 "matches": [m.to_dict() for m in outcome.matches],
@@ -108,3 +106,8 @@ def match(
             out.send(record)
     matcher.save_snapshot()
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _video_of(path: Path, options: FingerprintOptions) -> VideoQuery | None:
+    """A video file's frames as ``options`` sample them (``None`` if it cannot be read)."""
+    return fingerprint_file(path, options).video

@@ -67,8 +67,11 @@ QUERY_MATCH_PERCENT: Final = 80.0
 TARGET_MATCH_PERCENT: Final = 0.0
 #: Significant digits of a frame's timestamp in the text form (python-threatexchange's).
 TIMESTAMP_DIGITS: Final = 3
-#: Frames in a hash list's entry, at most (a 24-hour video at one frame per second).
-MAX_LIST_FRAMES: Final = 86_400
+#: Frames in a hash list's entry, at most: a video of the longest accepted by default (6
+#: hours) at 16 frames a second, the most a registration every 0.125 s or more
+#: (``Settings.video_register_seconds_per_hash``) samples at any frame rate once vPDQ's
+#: rule rounds the frames between samples down.
+MAX_LIST_FRAMES: Final = 345_600
 #: The most bytes a vPDQ list may take: under 96 a frame (its 64 hex digits, quality,
 #: timestamp, quotes and separator).
 MAX_PAYLOAD_BYTES: Final = MAX_LIST_FRAMES * 96

@@ -226,6 +226,19 @@ class _QueryRows:
         return 100.0 * float(self.weights[list(rows)].sum()) / float(self.weights.sum())
 
 
+def merge_video_matches(*looks: Iterable[VideoMatch]) -> list[VideoMatch]:
+    """The matches of several looks at one query, each video once (its best look)."""
+    best: dict[int, VideoMatch] = {}
+    for match in (m for look in looks for m in look):
+        held = best.get(match.ident)
+        if held is None or (match.query_percent, match.target_percent) > (
+            held.query_percent,
+            held.target_percent,
+        ):
+            best[match.ident] = match
+    return _ranked(list(best.values()))
+
+
 def _sampling_gap(frames: Sequence[FrameHash]) -> float:
     """The mean seconds between a video's sampled frames (from the first and last
     timestamps: the text form keeps three significant digits, so neighbours' differences

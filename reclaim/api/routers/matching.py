@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any
@@ -106,6 +106,7 @@ async def _match(
     *,
     views: Sequence[Features] = (),
     video: VideoQuery | None = None,
+    video_again: Callable[[], VideoQuery | None] | None = None,
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
     if views or video is not None:  # a feature or video search: off the event loop
@@ -115,6 +116,7 @@ async def _match(
                 viewer=principal,
                 views=views,
                 video=video,
+                video_again=video_again,
             ),
             signals,
             banks,
@@ -181,6 +183,7 @@ async def _match_upload(
         await form.close()
     check_size(data, source, options.limits)
     fingerprint = await run_in_threadpool(fingerprint_bytes, data, source, options)
+    every = replace(options, video_sampling=Sampling.EVERY)
     result = await _match(
         state,
         principal,
@@ -189,19 +192,8 @@ async def _match_upload(
         threshold,
         views=fingerprint.views or (),
         video=fingerprint.video,
+        video_again=lambda: fingerprint_bytes(data, source, every).video,
     )
-    if result.video_near_miss:  # key frames came close: look as vPDQ samples
-        again = replace(options, video_sampling=Sampling.EVERY)
-        fingerprint = await run_in_threadpool(fingerprint_bytes, data, source, again)
-        result = await _match(
-            state,
-            principal,
-            fingerprint.query_signals(state.settings.pdq_min_quality),
-            banks,
-            threshold,
-            views=fingerprint.views or (),
-            video=fingerprint.video,
-        )
     matches, suppressed = _public(result)
     return MatchResponse(
         matches=matches, suppressed=suppressed, fingerprint=fingerprint_public(fingerprint)
