@@ -169,6 +169,23 @@ def test_an_uploaded_video_is_fingerprinted_like_the_cli(
     assert body["vpdq"] == [frame.to_text() for frame in expected.vpdq]
     assert (body["duration"], body["frame_count"], body["codec"]) == (2.0, 20, "h264")
     assert body["md5"] == expected.md5
+    # Sampled more densely on request (to register, as reclaim bank add does).
+    dense = service.client.post(
+        "/v1/hash",
+        files={"file": ("clip.mp4", clip.read_bytes())},
+        data={"seconds_per_hash": "0.5"},
+        headers=headers,
+    )
+    assert [t.split(",")[2] for t in dense.json()["vpdq"]] == ["0.0", "0.5", "1.0", "1.5"]
+    for bad in ("0", "abc", "nan", "1e9"):
+        refused = service.client.post(
+            "/v1/hash",
+            files={"file": ("clip.mp4", clip.read_bytes())},
+            data={"seconds_per_hash": bad},
+            headers=headers,
+        )
+        assert refused.status_code == 422, bad
+        assert "'seconds_per_hash' must be a number of seconds" in refused.text
 
 
 def test_an_uploaded_clip_matches_a_video_registered_through_the_api(

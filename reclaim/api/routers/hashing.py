@@ -6,8 +6,9 @@ make the service read a large body.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -23,10 +24,14 @@ from reclaim.hashing.files import (
     fingerprint_bytes,
     fingerprint_data,
 )
+from reclaim.hashing.video import SECONDS_PER_HASH
 from reclaim.hashlists import encode_payload
 
 router = APIRouter(prefix="/v1", tags=["hashing"])
 
+#: The ``seconds_per_hash`` a request may ask for (``reclaim hash`` takes the same).
+MIN_SECONDS_PER_HASH: Final = 0.01
+MAX_SECONDS_PER_HASH: Final = 3600.0
 FILE_FIELD: dict[str, Any] = {"type": "string", "format": "binary", "description": "The file."}
 _HASH_BODY: dict[str, Any] = {
     "requestBody": {
@@ -43,6 +48,15 @@ _HASH_BODY: dict[str, Any] = {
                             "default": False,
                             "description": "Also give the local features to register "
                             "(keypoints, base64, about 13 KB).",
+                        },
+                        "seconds_per_hash": {
+                            "type": "number",
+                            "minimum": MIN_SECONDS_PER_HASH,
+                            "maximum": MAX_SECONDS_PER_HASH,
+                            "default": SECONDS_PER_HASH,
+                            "description": "Videos: hash one frame this many seconds apart "
+                            "(vPDQ's sampling is 1; to register, 0.25 as reclaim bank add "
+                            "does lets uploads be matched at their key frames).",
                         },
                     },
                 }
@@ -124,11 +138,28 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
     },
 )
 async def hash_upload(request: Request, state: Service, principal: Hashing) -> Fingerprint:
-    form = await read_form(request, fields=3)
+    form = await read_form(request, fields=4)
     try:
         keypoints = flag_field(form.get("keypoints"), "keypoints")
-        options = replace(state.options, keypoints=keypoints)
+        seconds = _seconds_field(form.get("seconds_per_hash"))
+        options = replace(state.options, keypoints=keypoints, seconds_per_hash=seconds)
         result = await fingerprint_upload(form, options, strict=True)
     finally:
         await form.close()
     return fingerprint_public(result)
+
+
+def _seconds_field(raw: object) -> float:
+    """The ``seconds_per_hash`` form field (absent: vPDQ's one second)."""
+    if raw is None or raw == "":
+        return SECONDS_PER_HASH
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = math.nan
+    if not MIN_SECONDS_PER_HASH <= value <= MAX_SECONDS_PER_HASH:
+        raise InputError(
+            f"'seconds_per_hash' must be a number of seconds from {MIN_SECONDS_PER_HASH} to "
+            f"{MAX_SECONDS_PER_HASH:.0f}, got {str(raw)[:40]!r}"
+        )
+    return value
