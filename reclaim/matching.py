@@ -435,7 +435,11 @@ class Matcher:
         matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
         if not keyed or again is None or (len(matches) == len(found) and not sparse):
             return matches
-        second = again()  # a full decode: no lock held
+        try:
+            second = again()  # a full decode: no lock held
+        except Exception:  # whatever went wrong, the first look's outcome stands
+            logger.warning("a video's second look failed; its first look stands", exc_info=True)
+            return matches
         if second is None or not second.frames:
             return matches
         with self._videos_lock:

@@ -451,17 +451,30 @@ def test_a_key_frame_query_near_a_video_is_looked_at_again_as_vpdq_samples(
     [match] = matcher.match([], video=keys, video_again=again).matches
     assert looks == ["again"] and match.signal_id == ids[next(iter(ids))]
     assert match.query_percent == pytest.approx(100 * 5 / 6)
-    # A second look that fails keeps the first look's (empty) outcome.
-    assert matcher.match([], video=keys, video_again=lambda: None).matches == []
     # Far from every video, or matched at the first look: no second look.
     unrelated = fingerprint_video(encode_video(insert), "other", sampling=Sampling.KEYS).query
     whole = fingerprint_video(encode_video(frames, options={"g": "20"}), "whole",
                               sampling=Sampling.KEYS).query  # fmt: skip
+    assert matcher.match([], video=whole).matches  # found by its key frames alone
     for query in (unrelated, whole):
         looks.clear()
         matcher.match([], video=query, video_again=again)
         assert looks == []
+    # The copy itself registered too: the first look matches it and comes near the
+    # original; the second look adds the original, and one that fails keeps the first.
+    copy_id = _fill(store, "S", "survivor", [_vpdq_signal(list(keys.frames))])
+    matcher.sync()
+    both = matcher.match([], video=keys, video_again=again).matches
+    assert sorted(m.signal_id for m in both) == sorted([*ids.values(), *copy_id.values()])
+
+    def broken() -> VideoQuery | None:
+        raise RuntimeError("decoder gave out")
+
+    for failing in (broken, lambda: None):
+        kept = matcher.match([], video=keys, video_again=failing).matches
+        assert [m.signal_id for m in kept] == list(copy_id.values())
     # A one-a-second list registered after the query was sampled at its key frames.
+    looks.clear()
     _fill(store, "S", "survivor", [_vpdq_signal(_video(2))])
     matcher.sync()
     matcher.match([], video=whole, video_again=again)

@@ -83,6 +83,8 @@ def match(
                 failed += 1
                 out.send({"path": item.source, "matches": [], "error": item.to_dict()})
                 continue
+            if not plain:  # a sync may have brought a sparse list since the last file
+                options = replace(options, video_sampling=matcher.video_sampling)
             result = fingerprint_file(item, options)
             if not result.ok:
                 failed += 1

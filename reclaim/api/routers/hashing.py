@@ -29,8 +29,9 @@ from reclaim.hashlists import encode_payload
 
 router = APIRouter(prefix="/v1", tags=["hashing"])
 
-#: The ``seconds_per_hash`` a request may ask for (``reclaim hash`` takes the same).
-MIN_SECONDS_PER_HASH: Final = 0.01
+#: The ``seconds_per_hash`` a request may ask for: no denser than a bank's lists may be
+#: (``Settings.video_register_seconds_per_hash``'s least).
+MIN_SECONDS_PER_HASH: Final = 0.125
 MAX_SECONDS_PER_HASH: Final = 3600.0
 FILE_FIELD: dict[str, Any] = {"type": "string", "format": "binary", "description": "The file."}
 _HASH_BODY: dict[str, Any] = {
