@@ -69,13 +69,11 @@ def match(
     limit = settings.match_threshold if threshold is None else threshold
     # No local features held: the upload's own would find nothing.
     robust = not plain and matcher.holds_features
-    options = options_for(
-        settings,
-        dihedral=not plain,
-        query_features=robust,
-        video_sampling=Sampling.EVERY if plain else matcher.video_sampling,
+    # vPDQ's sampling: a second look's, and --plain's.
+    every = options_for(
+        settings, dihedral=not plain, query_features=robust, video_sampling=Sampling.EVERY
     )
-    every = replace(options, video_sampling=Sampling.EVERY)  # a second look's sampling
+    options = every
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
         for item in iter_media_paths(paths):

@@ -21,7 +21,6 @@ from reclaim.hashing.files import (
     FileFingerprint,
     FingerprintOptions,
     check_size,
-    fingerprint_bytes,
     fingerprint_data,
 )
 from reclaim.hashing.video import SECONDS_PER_HASH
@@ -84,16 +83,12 @@ async def upload_bytes(form: FormData, options: FingerprintOptions) -> tuple[byt
     return data, upload.filename or "upload"
 
 
-async def fingerprint_upload(
-    form: FormData, options: FingerprintOptions, *, strict: bool
-) -> FileFingerprint:
-    """Fingerprint the uploaded file. ``strict``: a file that cannot be decoded as an image is
-    refused with the reason (413, 415 or 422); otherwise its exact hashes are still given,
-    with the reason in ``error``."""
+async def fingerprint_upload(form: FormData, options: FingerprintOptions) -> FileFingerprint:
+    """Fingerprint the uploaded file; one that cannot be decoded is refused with the reason
+    (413, 415 or 422)."""
     data, source = await upload_bytes(form, options)
     check_size(data, source, options.limits)
-    hasher = fingerprint_data if strict else fingerprint_bytes
-    return await run_in_threadpool(hasher, data, source, options)
+    return await run_in_threadpool(fingerprint_data, data, source, options)
 
 
 def flag_field(raw: object, name: str) -> bool:
@@ -144,7 +139,7 @@ async def hash_upload(request: Request, state: Service, principal: Hashing) -> F
         keypoints = flag_field(form.get("keypoints"), "keypoints")
         seconds = _seconds_field(form.get("seconds_per_hash"))
         options = replace(state.options, keypoints=keypoints, seconds_per_hash=seconds)
-        result = await fingerprint_upload(form, options, strict=True)
+        result = await fingerprint_upload(form, options)
     finally:
         await form.close()
     return fingerprint_public(result)
