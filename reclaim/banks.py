@@ -307,6 +307,7 @@ def add_signals(
 _PAYLOAD_OF: Final = {
     SignalType.KEYPOINTS: "local features",
     SignalType.VPDQ: "the video's frames as vPDQ's JSON list, in its canonical form",
+    SignalType.VIDEO_REGIONS: "the video's frames' region hashes, as reclaim hash writes them",
 }
 
 
@@ -329,7 +330,9 @@ def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
         if payload_digest(payload) != value:
             raise HashFormatError(f"{kind.value} value is not the SHA-256 of its payload")
     elif encoded is not None:
-        raise HashFormatError(f"only keypoints and vpdq signals carry a payload, not {kind.value}")
+        raise HashFormatError(
+            f"only keypoints, vpdq and video_regions signals carry a payload, not {kind.value}"
+        )
     quality = quality if kind is SignalType.PDQ else None
     return NewSignal(kind.value, value, quality, source, payload)
 

@@ -3,11 +3,12 @@
 JSON lines as ``reclaim hash`` writes them, or CSV with ``pdq``, ``md5`` and/or
 ``sha256`` columns (``quality``, ``source`` and ``path`` are read when present). A JSON
 line's ``keypoints`` field holds an image's local features (``features_to_bytes``) in
-standard base64, and its ``vpdq`` field a video's frames (vPDQ's list of
-``"pdqhex,quality,timestamp"`` strings): each becomes a signal whose value is the SHA-256
-of its payload, stored beside it (the features; the frames' canonical JSON list). CSV
-lists cannot carry them. A list is checked whole: every bad line is named by number, and
-a list with any bad line is refused whole.
+standard base64, its ``vpdq`` field a video's frames (vPDQ's list of
+``"pdqhex,quality,timestamp"`` strings) and its ``video_regions`` field their region
+hashes (``regions_payload``, base64): each becomes a signal whose value is the SHA-256
+of its payload, stored beside it (the features; the frames' canonical JSON list; the
+regions). CSV lists cannot carry them. A list is checked whole: every bad line is named
+by number, and a list with any bad line is refused whole.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any, Final, TextIO
 from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing.base import PAYLOAD_TYPES, SignalType, normalise_signal
 from reclaim.hashing.keypoints import MAX_PAYLOAD_BYTES, MIN_INLIERS, features_from_bytes
+from reclaim.hashing.regions import MAX_PAYLOAD_BYTES as MAX_REGIONS_PAYLOAD_BYTES
+from reclaim.hashing.regions import distinct_rows, regions_from_payload
 from reclaim.hashing.video import (
     MAX_PAYLOAD_BYTES as MAX_VPDQ_PAYLOAD_BYTES,
 )
@@ -37,6 +40,7 @@ from reclaim.store import NewSignal, payload_digest
 
 _KEYPOINTS: Final = SignalType.KEYPOINTS.value
 _VPDQ: Final = SignalType.VPDQ.value
+_REGIONS: Final = SignalType.VIDEO_REGIONS.value
 # Fields holding a hash in hex; the keypoints and vpdq fields hold payloads instead.
 _HEX_FIELDS: Final = tuple(t.value for t in SignalType if t not in PAYLOAD_TYPES)
 _PROBLEMS_SHOWN: Final = 20
@@ -46,17 +50,19 @@ _PROBLEMS_SHOWN: Final = 20
 MAX_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_PAYLOAD_BYTES / 3)
 
 
-#: The same for a vPDQ payload.
+#: The same for a vPDQ payload, and for a regions payload.
 MAX_VPDQ_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_VPDQ_PAYLOAD_BYTES / 3)
+MAX_REGIONS_PAYLOAD_CHARS: Final = 4 * math.ceil(MAX_REGIONS_PAYLOAD_BYTES / 3)
+_PAYLOAD_CHARS: Final = {_VPDQ: MAX_VPDQ_PAYLOAD_CHARS, _REGIONS: MAX_REGIONS_PAYLOAD_CHARS}
 
 
 def decode_payload(raw: object, field: str = _KEYPOINTS, kind: str = _KEYPOINTS) -> bytes:
     """The payload of a ``kind`` signal that a standard base64 string carries, checked
-    (local features; a video's frames, returned in their canonical form); anything else
-    raises ``HashFormatError`` naming ``field``."""
+    (local features; a video's frames, returned in their canonical form; their region
+    hashes); anything else raises ``HashFormatError`` naming ``field``."""
     if not isinstance(raw, str):
         raise HashFormatError(f"{field} must be a base64 string, got {type(raw).__name__}")
-    limit = MAX_VPDQ_PAYLOAD_CHARS if kind == _VPDQ else MAX_PAYLOAD_CHARS
+    limit = _PAYLOAD_CHARS.get(kind, MAX_PAYLOAD_CHARS)
     if len(raw) > limit:  # refused before decoding it
         raise HashFormatError(
             f"{field}: {len(raw)} characters, more than the largest {kind} payload takes ({limit})"
@@ -67,6 +73,10 @@ def decode_payload(raw: object, field: str = _KEYPOINTS, kind: str = _KEYPOINTS)
         raise HashFormatError(f"{field}: not standard base64 ({exc})") from None
     if kind == _VPDQ:
         return frames_payload(frames_from_payload(data, field))
+    if kind == _REGIONS:
+        if not len(distinct_rows(regions_from_payload(data, field))):
+            raise HashFormatError(f"{field}: no frame reaches vPDQ's quality threshold")
+        return data
     count = len(features_from_bytes(data, field))
     if count < MIN_INLIERS:  # stored, it would never match (registration leaves such out)
         raise HashFormatError(
@@ -114,6 +124,10 @@ def signals_of_record(
             signals.append(NewSignal(_VPDQ, payload_digest(payload), None, label, payload))
         else:  # stored, it would never match (as a flat image's PDQ is left out)
             low += 1
+    encoded = record.get(_REGIONS)
+    if encoded is not None and encoded != "":
+        payload = decode_payload(encoded, _REGIONS, _REGIONS)
+        signals.append(NewSignal(_REGIONS, payload_digest(payload), None, label, payload))
     return signals, low
 
 
@@ -146,7 +160,10 @@ def parse_hash_list(
             problems.append(f"{name}:{number}: {exc.message}")
             continue
         if not found and not too_low:
-            problems.append(f"{name}:{number}: no pdq, md5, sha256, keypoints or vpdq in this line")
+            problems.append(
+                f"{name}:{number}: no pdq, md5, sha256, keypoints, vpdq or video_regions "
+                "in this line"
+            )
         signals.extend(found)
         low += too_low
     if problems:
@@ -176,10 +193,11 @@ def _json_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
 def _csv_records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text))
     columns = {c.strip().lower() for c in reader.fieldnames or []}
-    if _KEYPOINTS in columns:
+    carried = sorted(columns & {t.value for t in PAYLOAD_TYPES})
+    if carried:
         raise ImportFileError(
-            f"{name}: CSV cannot carry keypoints; use JSON lines as `reclaim hash` writes them",
-            [f"{name}:1: header has a keypoints column"],
+            f"{name}: CSV cannot carry {carried[0]}; use JSON lines as `reclaim hash` writes them",
+            [f"{name}:1: header has a {carried[0]} column"],
         )
     if not columns & set(_HEX_FIELDS):
         raise ImportFileError(

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
+from reclaim.hashing.regions import VideoRegions, regions_from_payload
 from reclaim.hashing.video import (
     NEAR_QUERY_PERCENT,
     QUERY_MATCH_PERCENT,
@@ -66,7 +67,8 @@ from reclaim.store.organisations import OrganisationRepository
 
 logger = logging.getLogger(__name__)
 
-_SNAPSHOT_VERSION: Final = 3  # 2: local features (keypoints.npz); 3: videos (videos.npz)
+# 2: local features (keypoints.npz); 3: videos (videos.npz); 4: their regions (regions.npz)
+_SNAPSHOT_VERSION: Final = 4
 _PAGE: Final = 10_000
 DEFAULT_THRESHOLD: Final = 31
 
@@ -163,13 +165,19 @@ class _Parsed:
 
     features: dict[int, Features] = field(default_factory=dict)
     videos: dict[int, list[FrameHash]] = field(default_factory=dict)
+    regions: dict[int, VideoRegions] = field(default_factory=dict)
 
     def holds(self, change: SignalChange) -> bool:
-        return change.id in (self.videos if change.type == _VPDQ else self.features)
+        if change.type == _VPDQ:
+            return change.id in self.videos
+        if change.type == _REGIONS:
+            return change.id in self.regions
+        return change.id in self.features
 
 
 _KEYPOINTS: Final = SignalType.KEYPOINTS.value
 _VPDQ: Final = SignalType.VPDQ.value
+_REGIONS: Final = SignalType.VIDEO_REGIONS.value
 
 
 def _usable(change: SignalChange, parsed: _Parsed) -> bool:
@@ -182,7 +190,7 @@ def _usable(change: SignalChange, parsed: _Parsed) -> bool:
         # A value written past the store's checks: leave it out, say which one.
         logger.warning("signal %d skipped: %s", change.id, exc.message)
         return False
-    if change.type in (_KEYPOINTS, _VPDQ) and not parsed.holds(change):
+    if change.type in (_KEYPOINTS, _VPDQ, _REGIONS) and not parsed.holds(change):
         logger.warning("signal %d skipped: its payload is missing or malformed", change.id)
         return False
     return True
@@ -199,6 +207,8 @@ def _parse_payloads(changes: Sequence[SignalChange], payloads: dict[int, bytes])
         try:
             if change.type == _VPDQ:
                 parsed.videos[change.id] = frames_from_payload(payload, f"signal {change.id}")
+            elif change.type == _REGIONS:
+                parsed.regions[change.id] = regions_from_payload(payload, f"signal {change.id}")
             else:
                 parsed.features[change.id] = features_from_bytes(payload, f"signal {change.id}")
         except HashFormatError:
@@ -323,7 +333,10 @@ class Matcher:
         pdq_add: dict[int, str] = {}
         features_add: list[tuple[int, Features]] = []
         videos_add: list[tuple[int, list[FrameHash]]] = []
-        drop: dict[str, list[int]] = {SignalType.PDQ.value: [], _KEYPOINTS: [], _VPDQ: []}
+        regions_add: list[tuple[int, VideoRegions]] = []
+        drop: dict[str, list[int]] = {
+            SignalType.PDQ.value: [], _KEYPOINTS: [], _VPDQ: [], _REGIONS: []
+        }  # fmt: skip
         for change in changes:
             active = _usable(change, parsed)
             if change.type in self._exact:
@@ -340,14 +353,19 @@ class Matcher:
                 features_add.append((change.id, parsed.features[change.id]))
             elif change.type == _VPDQ:
                 videos_add.append((change.id, parsed.videos[change.id]))
+            elif change.type == _REGIONS:
+                regions_add.append((change.id, parsed.regions[change.id]))
             if active:
                 self._bank_of[change.id] = change.bank_id
             else:
                 self._bank_of.pop(change.id, None)
         self._update_pdq(pdq_add, drop[SignalType.PDQ.value])
         with self._videos_lock:
-            self._videos.remove(drop[_VPDQ])
+            self._videos.remove([*drop[_VPDQ], *drop[_REGIONS]])
             self._videos.add(videos_add, {ident: self._bank_of[ident] for ident, _ in videos_add})
+            self._videos.add_regions(
+                regions_add, {ident: self._bank_of[ident] for ident, _ in regions_add}
+            )
         banks = {ident: self._bank_of[ident] for ident, _ in features_add}
         with self._features_lock:
             self._features.remove(drop[_KEYPOINTS])
@@ -428,6 +446,7 @@ class Matcher:
                 video.frames,
                 alternatives=video.trimmed,
                 spans=video.spans,
+                regions=video.regions,
                 query_threshold=NEAR_QUERY_PERCENT if keyed else QUERY_MATCH_PERCENT,
                 groups=eligible,
             )
@@ -444,7 +463,11 @@ class Matcher:
             return matches
         with self._videos_lock:
             more = self._videos.search(
-                second.frames, alternatives=second.trimmed, spans=second.spans, groups=eligible
+                second.frames,
+                alternatives=second.trimmed,
+                spans=second.spans,
+                regions=second.regions,
+                groups=eligible,
             )
         return merge_video_matches(matches, more)
 
@@ -488,8 +511,10 @@ class Matcher:
                 pdq_values.append(canonical)
             elif kind is SignalType.KEYPOINTS:
                 raise HashFormatError("keypoints are matched from the image, not by their digest")
-            elif kind is SignalType.VPDQ:
-                raise HashFormatError("vpdq is matched from the video's frames, not by its digest")
+            elif kind in (SignalType.VPDQ, SignalType.VIDEO_REGIONS):
+                raise HashFormatError(
+                    f"{kind.value} is matched from the video's frames, not by its digest"
+                )
             else:
                 holders = self._exact[kind.value].get(canonical, ())
                 found.extend(_Found(i, kind.value, 0) for i in holders)
@@ -499,7 +524,14 @@ class Matcher:
                 found.extend(_Found(i, SignalType.PDQ.value, d) for i, d in hits)
         found.extend(_Found(m.ident, _KEYPOINTS, 0, m.inliers) for m in feature_matches)
         found.extend(
-            _Found(m.ident, _VPDQ, 0, None, m.query_percent, m.target_percent)
+            _Found(
+                m.ident,
+                _REGIONS if m.by_regions else _VPDQ,
+                0,
+                None,
+                m.query_percent,
+                m.target_percent,
+            )
             for m in video_matches
         )
         return self._decide(found, wanted, viewer)
@@ -574,6 +606,7 @@ class Matcher:
         features = ((i, features_to_bytes(f)) for i, f in self._features.items())
         _write_blobs(directory / "keypoints.npz", features)
         _write_blobs(directory / "videos.npz", self._videos.payloads())
+        _write_blobs(directory / "regions.npz", self._videos.region_payloads())
         meta = {
             "version": _SNAPSHOT_VERSION,
             "store_id": self.store.store_id,
@@ -637,6 +670,13 @@ class Matcher:
             (
                 (ident, frames_from_payload(blob, f"snapshot signal {ident}"))
                 for ident, blob in _read_blobs(directory / "videos.npz")
+            ),
+            self._bank_of,
+        )
+        videos.add_regions(
+            (
+                (ident, regions_from_payload(blob, f"snapshot signal {ident}"))
+                for ident, blob in _read_blobs(directory / "regions.npz")
             ),
             self._bank_of,
         )

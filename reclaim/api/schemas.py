@@ -7,7 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from reclaim.hashlists import MAX_PAYLOAD_CHARS, MAX_VPDQ_PAYLOAD_CHARS
+from reclaim.hashlists import (
+    MAX_PAYLOAD_CHARS,
+    MAX_REGIONS_PAYLOAD_CHARS,
+    MAX_VPDQ_PAYLOAD_CHARS,
+)
 from reclaim.store.models import BankKind
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -29,7 +33,7 @@ SourceText = Annotated[str, Field(max_length=1000), AfterValidator(_printable)]
 SignalTypeName = Literal["pdq", "md5", "sha256"]
 # Banks also store keypoints signals (local features) and vpdq signals (a video's frames);
 # matching requests do not send them: an upload is matched by its image or video.
-StoredSignalTypeName = Literal["pdq", "md5", "sha256", "keypoints", "vpdq"]
+StoredSignalTypeName = Literal["pdq", "md5", "sha256", "keypoints", "vpdq", "video_regions"]
 MAX_BATCH = 1_000
 
 
@@ -118,17 +122,19 @@ class SignalCreate(Strict):
     type: StoredSignalTypeName
     value: str = Field(
         max_length=128,
-        description="The hash in hex; for keypoints and vpdq, the SHA-256 of the payload.",
+        description="The hash in hex; for keypoints, vpdq and video_regions, the SHA-256 "
+        "of the payload.",
     )
     quality: int | None = Field(None, ge=0, le=100)
     source: SourceText | None = None
     payload: str | None = Field(
         None,
-        max_length=max(MAX_PAYLOAD_CHARS, MAX_VPDQ_PAYLOAD_CHARS),
-        description="For keypoints and vpdq only, and required there, in standard base64: "
-        "the local features (reclaim hash's 'keypoints' field), or a video's frames as "
-        "vPDQ's JSON list (reclaim hash's 'vpdq' field, as JSON text; the value is the "
-        "SHA-256 of the list in its canonical form, as exports carry it).",
+        max_length=max(MAX_PAYLOAD_CHARS, MAX_VPDQ_PAYLOAD_CHARS, MAX_REGIONS_PAYLOAD_CHARS),
+        description="For keypoints, vpdq and video_regions only, and required there, in "
+        "standard base64: the local features (reclaim hash's 'keypoints' field), a video's "
+        "frames as vPDQ's JSON list (reclaim hash's 'vpdq' field, as JSON text; the value "
+        "is the SHA-256 of the list in its canonical form, as exports carry it), or their "
+        "region hashes (reclaim hash's 'video_regions' field, decoded).",
     )
 
 
@@ -188,9 +194,9 @@ class ExportRecord(BaseModel):
     updated_at: datetime
     payload: str | None = Field(
         None,
-        description="An active keypoints signal's local features, or an active vpdq "
-        "signal's frames (vPDQ's JSON list), in standard base64 (the value is their "
-        "SHA-256); null otherwise.",
+        description="An active keypoints signal's local features, an active vpdq signal's "
+        "frames (vPDQ's JSON list), or an active video_regions signal's region hashes, in "
+        "standard base64 (the value is their SHA-256); null otherwise.",
     )
 
 
@@ -215,6 +221,11 @@ class Fingerprint(BaseModel):
     height: int | None
     keypoints: str | None = Field(
         None, description="Local features to register, base64 (when asked for)."
+    )
+    video_regions: str | None = Field(
+        None,
+        description="A video's frames' region hashes to register (they find cropped and "
+        "marked copies), base64 (when keypoints are asked for).",
     )
     vpdq: list[str] | None = Field(
         None,
@@ -250,11 +261,13 @@ class MatchPublic(BaseModel):
     )
     query_percent: float | None = Field(
         None,
-        description="Videos (vpdq): the share of the upload's frames that match (of its time, "
-        "when it was sampled at its key frames).",
+        description="Videos (vpdq, video_regions): the share of the upload's frames that "
+        "match (of its time, when it was sampled at its key frames).",
     )
     target_percent: float | None = Field(
-        None, description="Videos (vpdq): the share of the registered video's frames matched."
+        None,
+        description="Videos (vpdq, video_regions): the share of the registered video's "
+        "frames matched.",
     )
 
 

@@ -69,8 +69,9 @@ def hash_command(
         bool,
         typer.Option(
             "--keypoints",
-            help="Also print the local features that find edited copies (keypoints, base64, "
-            "about 13 KB a file; JSON only). `reclaim bank import` stores them.",
+            help="Also print the signals that find edited copies: an image's local features "
+            "(keypoints, base64, about 13 KB), a video's region hashes (video_regions, "
+            "base64, about 240 bytes a frame); JSON only. `reclaim bank import` stores them.",
         ),
     ] = False,
     seconds_per_hash: Annotated[

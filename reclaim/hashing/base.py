@@ -32,14 +32,20 @@ class SignalType(StrEnum):
     SHA256 = "sha256"
     KEYPOINTS = "keypoints"
     VPDQ = "vpdq"
+    #: Reclaim's companion to vpdq: each sampled frame's region hashes (``regions``).
+    VIDEO_REGIONS = "video_regions"
 
 
 #: Signals whose value is the SHA-256 of a payload stored beside it: an image's local
-#: features (``keypoints``), a video's frames (``vpdq``, its canonical JSON list).
-PAYLOAD_TYPES: frozenset[SignalType] = frozenset({SignalType.KEYPOINTS, SignalType.VPDQ})
+#: features (``keypoints``), a video's frames (``vpdq``, its canonical JSON list), their
+#: region hashes (``video_regions``).
+PAYLOAD_TYPES: frozenset[SignalType] = frozenset(
+    {SignalType.KEYPOINTS, SignalType.VPDQ, SignalType.VIDEO_REGIONS}
+)
 
 
-_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64, "keypoints": 64, "vpdq": 64}
+_HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "sha256": 64, "keypoints": 64, "vpdq": 64,
+                                 "video_regions": 64}  # fmt: skip
 
 
 def normalise_signal(signal_type: str, value: str) -> tuple[SignalType, str]:

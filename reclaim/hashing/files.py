@@ -29,6 +29,7 @@ from reclaim.hashing.keypoints import (
 )
 from reclaim.hashing.media import MediaLimits, decode_image, is_image_name, read_media_file
 from reclaim.hashing.pdq import dihedral_from_luma, pdq_from_luma
+from reclaim.hashing.regions import distinct_rows, regions_payload
 from reclaim.hashing.video import (
     SECONDS_PER_HASH,
     FrameHash,
@@ -49,7 +50,9 @@ class FingerprintOptions:
     limits: MediaLimits = field(default_factory=MediaLimits)
     min_quality: int = 50
     dihedral: bool = False
-    #: Local features to register (a ``keypoints`` signal, base64 in the record).
+    #: The signals that find edited copies, to register: an image's local features (a
+    #: ``keypoints`` signal), a video's region hashes (``video_regions``); base64 in the
+    #: record.
     keypoints: bool = False
     #: Local features to match with (``query_views``; kept out of the record).
     query_features: bool = False
@@ -79,6 +82,8 @@ class FileFingerprint:
     #: A video's sampled frames (the record writes them in vPDQ's text form), and facts
     #: about its stream.
     vpdq: tuple[FrameHash, ...] | None = None
+    #: The frames' region hashes to register (``regions.regions_payload``).
+    video_regions: bytes | None = None
     #: A video's frames as a query matches them (pictures inside black bars, and how much
     #: of the video each frame stands for); not part of the record.
     video: VideoQuery | None = field(default=None, compare=False, repr=False)
@@ -121,6 +126,8 @@ class FileFingerprint:
             record["keypoints"] = base64.b64encode(self.keypoints).decode("ascii")
         if self.vpdq is not None:
             record["vpdq"] = [frame.to_text() for frame in self.vpdq]
+            if self.video_regions is not None:
+                record["video_regions"] = base64.b64encode(self.video_regions).decode("ascii")
             record["duration"] = self.duration
             record["frame_count"] = self.frame_count
             record["codec"] = self.codec
@@ -219,6 +226,10 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         width=video.width,
         height=video.height,
         vpdq=video.frames,
+        # Left out when no frame could ever match by them (as a flat image's features).
+        video_regions=regions_payload(video.regions)
+        if options.keypoints and len(distinct_rows(video.regions))
+        else None,
         video=video.query,
         duration=round(video.duration, 3),
         frame_count=video.frame_count,

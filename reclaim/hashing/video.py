@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +48,9 @@ from reclaim.hashing.base import PdqHash
 from reclaim.hashing.exact import exact_hashes
 from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.pdq import pdq_from_luma
+
+if TYPE_CHECKING:
+    from reclaim.hashing.regions import VideoRegions
 
 SECONDS_PER_HASH: Final = 1.0
 #: ``Sampling.KEYS`` takes key frames alone where the next one is at most this many
@@ -233,11 +236,13 @@ class VideoQuery:
     """A video's sampled frames as a query matches them: ``trimmed[k]``, where given, is
     frame ``k``'s picture inside black bars (the frame matches by either hash), and
     ``spans[k]`` the seconds of video frame ``k`` stands for, where sampling was uneven
-    (the query's matched share is then a share of its time)."""
+    (the query's matched share is then a share of its time); ``regions``, where given,
+    the frames' region hashes (``hashing.regions``: registered regions match by them)."""
 
     frames: tuple[FrameHash, ...]
     trimmed: tuple[FrameHash | None, ...] = ()
     spans: tuple[float, ...] = ()
+    regions: VideoRegions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +258,9 @@ class VideoFingerprint:
     #: next sampled frame), so a query's matched share is a share of its time; empty
     #: under vPDQ's even sampling, where each frame counts once.
     spans: tuple[float, ...]
+    #: Each frame's region hashes (``hashing.regions``), for a ``video_regions`` signal
+    #: and for a query to match registered regions by.
+    regions: VideoRegions
     duration: float
     frame_count: int
     frame_rate: float
@@ -265,7 +273,7 @@ class VideoFingerprint:
     @property
     def query(self) -> VideoQuery:
         """The frames as a query matches them."""
-        return VideoQuery(self.frames, self.trimmed, self.spans)
+        return VideoQuery(self.frames, self.trimmed, self.spans, self.regions)
 
 
 def fingerprint_video(
@@ -286,6 +294,8 @@ def fingerprint_video(
     frames come often, and best matched against registrations sampled more densely."""
     import av  # noqa: PLC0415 - FFmpeg is loaded only when a video is decoded
 
+    from reclaim.hashing.regions import VideoRegions, region_hashes  # noqa: PLC0415 - builds on this module
+
     limits = limits or VideoLimits()
     if not data:
         raise EmptyFile(source, "file is empty (0 bytes)")
@@ -303,11 +313,14 @@ def fingerprint_video(
         most_frames = math.ceil(limits.max_seconds * rate) + 1
         frames: list[FrameHash] = []
         trimmed: list[FrameHash | None] = []
+        regions: list[tuple[float, tuple[PdqHash, ...]]] = []
 
         def keep(frame: Any, number: int) -> None:
             _check_frame(source, frame.width, frame.height, limits)
             luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
-            frames.append(FrameHash(pdq_from_luma(luma), number / rate))
+            whole = pdq_from_luma(luma)
+            frames.append(FrameHash(whole, number / rate))
+            regions.append((number / rate, region_hashes(luma, whole)))
             inside = inside_bars(luma)
             trimmed.append(
                 None if inside is None else FrameHash(pdq_from_luma(inside), number / rate)
@@ -355,6 +368,7 @@ def fingerprint_video(
         frames=tuple(frames),
         trimmed=tuple(trimmed),
         spans=_spans(frames, count / rate) if sampling is Sampling.KEYS else (),
+        regions=VideoRegions.stack(regions),
         duration=count / rate,
         frame_count=count,
         frame_rate=rate,

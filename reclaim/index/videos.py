@@ -9,17 +9,34 @@ frames with a hit in that video, and the share of that video's frames hit. No vi
 without a hit is looked at, so a search costs about one PDQ search per query frame.
 ``search_reference`` is the plain form: every video compared with the query, frame
 against frame (without alternatives, what ``video.match_frames`` gives).
+
+A video's region hashes (``hashing.regions``, a ``video_regions`` signal) are held as a
+video of their own: each of its distinct frames is one target row, found through its
+whole and centre hashes (in the same index as vPDQ's frames) or through its quadrants
+(one index per quadrant, ``MIN_QUADRANTS`` of them agreeing on one frame).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from reclaim.hashing.keypoints import hamming_matrix
+from reclaim.hashing.regions import (
+    CENTRE_COLUMNS,
+    MIN_QUADRANTS,
+    QUADRANT_COLUMNS,
+    WHOLE,
+    VideoRegions,
+    distinct_rows,
+    regions_from_payload,
+    regions_payload,
+)
 from reclaim.hashing.video import (
     DENSE_GAP,
     DISTANCE_THRESHOLD,
@@ -41,6 +58,8 @@ class VideoMatch:
     ident: int
     query_percent: float
     target_percent: float
+    #: Whether the match is with a video's region hashes (a ``video_regions`` signal).
+    by_regions: bool = False
 
 
 class VideoIndex:
@@ -48,11 +67,19 @@ class VideoIndex:
 
     def __init__(self) -> None:
         self._index = HammingIndex()
+        # One index per quadrant of registered regions' frames, each under its row's id.
+        self._quadrants = [HammingIndex() for _ in QUADRANT_COLUMNS]
         # Each video's frames as its signal's payload (about 80 bytes a frame, where
-        # frame objects took several hundred), and the ids of its unique good frames.
+        # frame objects took several hundred), and the ids of its codes: a vPDQ list's
+        # unique good frames; a regions list's whole and centre hashes.
         self._payloads: dict[int, bytes] = {}
         self._frame_ids: dict[int, NDArray[np.int64]] = {}
-        self._owner: dict[int, int] = {}  # frame id -> video id
+        self._owner: dict[int, int] = {}  # code id -> video id
+        # A regions list's code id -> the id of its frame's row (its whole hash's id);
+        # any other code is a row of its own.
+        self._row_of: dict[int, int] = {}
+        self._rows: dict[int, int] = {}  # video id -> rows a target share counts
+        self._quadrant_ids: dict[int, list[NDArray[np.int64]]] = {}
         self._group: dict[int, int] = {}
         self._next_frame = 0
         # Videos sampled further apart than key-frame queries need.
@@ -74,16 +101,62 @@ class VideoIndex:
         for ident, frames in items:
             self.remove([ident])
             codes = unique_codes(frames)
-            ids = np.arange(self._next_frame, self._next_frame + len(codes), dtype=np.int64)
-            self._next_frame += len(codes)
+            ids = self._new_ids(len(codes))
             if len(codes):
                 self._index.add(ids, codes)
             self._payloads[ident] = frames_payload(frames)
-            self._frame_ids[ident] = ids
-            self._owner.update(dict.fromkeys(ids.tolist(), ident))
-            self._group[ident] = groups.get(ident, 0) if groups else 0
-            if _sampling_gap(frames) > DENSE_GAP:
-                self._sparse.add(ident)
+            self._hold(ident, ids, len(codes), [frame.timestamp for frame in frames], groups)
+
+    def add_regions(
+        self,
+        items: Iterable[tuple[int, VideoRegions]],
+        groups: Mapping[int, int] | None = None,
+    ) -> None:
+        """Register videos' region hashes under ids (as ``add`` registers vPDQ frames):
+        each distinct frame matches through its whole and centre hashes or its quadrants."""
+        for ident, regions in items:
+            self.remove([ident])
+            rows = distinct_rows(regions)
+            row_ids = self._new_ids(len(rows))
+            ids = [row_ids]
+            if len(rows):
+                self._index.add(row_ids, regions.codes[rows, WHOLE])
+            for column in CENTRE_COLUMNS:
+                good = regions.quality[rows, column] >= QUALITY_THRESHOLD
+                centre_ids = self._new_ids(int(good.sum()))
+                if len(centre_ids):
+                    self._index.add(centre_ids, regions.codes[rows[good], column])
+                self._row_of.update(zip(centre_ids.tolist(), row_ids[good].tolist(), strict=True))
+                ids.append(centre_ids)
+            quadrant_ids = []
+            for index, column in zip(self._quadrants, QUADRANT_COLUMNS, strict=True):
+                good = regions.quality[rows, column] >= QUALITY_THRESHOLD
+                if good.any():
+                    index.add(row_ids[good], regions.codes[rows[good], column])
+                quadrant_ids.append(row_ids[good])
+            self._quadrant_ids[ident] = quadrant_ids
+            self._payloads[ident] = regions_payload(regions)
+            self._hold(ident, np.concatenate(ids), len(rows), regions.timestamps.tolist(), groups)
+
+    def _new_ids(self, count: int) -> NDArray[np.int64]:
+        ids = np.arange(self._next_frame, self._next_frame + count, dtype=np.int64)
+        self._next_frame += count
+        return ids
+
+    def _hold(
+        self,
+        ident: int,
+        ids: NDArray[np.int64],
+        rows: int,
+        times: Sequence[float],
+        groups: Mapping[int, int] | None,
+    ) -> None:
+        self._frame_ids[ident] = ids
+        self._rows[ident] = rows
+        self._owner.update(dict.fromkeys(ids.tolist(), ident))
+        self._group[ident] = groups.get(ident, 0) if groups else 0
+        if _sampling_gap(times) > DENSE_GAP:
+            self._sparse.add(ident)
 
     def remove(self, idents: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored); their frames stop matching at once."""
@@ -95,7 +168,13 @@ class VideoIndex:
                 self._index.remove(ids)
             for frame_id in ids.tolist():
                 del self._owner[frame_id]
-            del self._payloads[ident], self._group[ident]
+                self._row_of.pop(frame_id, None)
+            for index, quadrant_ids in zip(
+                self._quadrants, self._quadrant_ids.pop(ident, _NO_QUADRANTS), strict=True
+            ):
+                if len(quadrant_ids):
+                    index.remove(quadrant_ids)
+            del self._payloads[ident], self._group[ident], self._rows[ident]
             self._sparse.discard(ident)
 
     @property
@@ -105,8 +184,13 @@ class VideoIndex:
         return not self._sparse
 
     def payloads(self) -> Iterable[tuple[int, bytes]]:
-        """Every (id, payload) held: the frames as ``video.frames_payload`` writes them."""
-        yield from self._payloads.items()
+        """Every vPDQ list's (id, payload): the frames as ``video.frames_payload`` writes
+        them."""
+        yield from ((i, p) for i, p in self._payloads.items() if i not in self._quadrant_ids)
+
+    def region_payloads(self) -> Iterable[tuple[int, bytes]]:
+        """Every regions list's (id, payload), as ``regions.regions_payload`` writes it."""
+        yield from ((i, p) for i, p in self._payloads.items() if i in self._quadrant_ids)
 
     def search(
         self,
@@ -114,6 +198,7 @@ class VideoIndex:
         *,
         alternatives: Sequence[FrameHash | None] = (),
         spans: Sequence[float] = (),
+        regions: VideoRegions | None = None,
         distance: int = DISTANCE_THRESHOLD,
         query_threshold: float = QUERY_MATCH_PERCENT,
         target_threshold: float = TARGET_MATCH_PERCENT,
@@ -122,8 +207,10 @@ class VideoIndex:
         """The videos whose frames and the query's match by vPDQ's rules (each percentage
         at or above its threshold), best first; only videos of ``groups`` if given.
         ``alternatives[k]``, where given, is another hash of query frame ``k`` (its
-        picture inside black bars): the frame matches by either."""
-        rows = _QueryRows(query, alternatives, spans)
+        picture inside black bars): the frame matches by either. ``regions``, where
+        given, are the query frames' region hashes: held regions lists match by their
+        quadrants too (without them, by whole and centre hashes alone)."""
+        rows = _QueryRows(query, alternatives, spans, regions)
         if not rows.count or not len(self._index):
             return []
         query_hits: dict[int, set[int]] = {}
@@ -133,15 +220,28 @@ class VideoIndex:
             for frame_id, _ in hits:
                 ident = self._owner[frame_id]
                 query_hits.setdefault(ident, set()).update(code_rows)
-                target_hits.setdefault(ident, set()).add(frame_id)
+                target_hits.setdefault(ident, set()).add(self._row_of.get(frame_id, frame_id))
+        votes: Counter[tuple[int, int]] = Counter()
+        for index, column in zip(self._quadrants, QUADRANT_COLUMNS, strict=True):
+            query_rows, codes = rows.quadrant(column)
+            if not len(index) or not len(codes):
+                continue
+            for row, hits in zip(query_rows, index.search(codes, distance), strict=True):
+                votes.update((row, target_row) for target_row, _ in hits)
+        for (row, target_row), count in votes.items():
+            if count >= MIN_QUADRANTS:
+                ident = self._owner[target_row]
+                query_hits.setdefault(ident, set()).add(row)
+                target_hits.setdefault(ident, set()).add(target_row)
         matches = []
         for ident, hit_rows in query_hits.items():
             if groups is not None and self._group[ident] not in groups:
                 continue
             query_percent = rows.percent(hit_rows)
-            target_percent = 100.0 * len(target_hits[ident]) / len(self._frame_ids[ident])
+            target_percent = 100.0 * len(target_hits[ident]) / self._rows[ident]
             if query_percent >= query_threshold and target_percent >= target_threshold:
-                matches.append(VideoMatch(ident, query_percent, target_percent))
+                by_regions = ident in self._quadrant_ids
+                matches.append(VideoMatch(ident, query_percent, target_percent, by_regions))
         return _ranked(matches)
 
     def search_reference(
@@ -150,6 +250,7 @@ class VideoIndex:
         *,
         alternatives: Sequence[FrameHash | None] = (),
         spans: Sequence[float] = (),
+        regions: VideoRegions | None = None,
         distance: int = DISTANCE_THRESHOLD,
         query_threshold: float = QUERY_MATCH_PERCENT,
         target_threshold: float = TARGET_MATCH_PERCENT,
@@ -157,48 +258,90 @@ class VideoIndex:
     ) -> list[VideoMatch]:
         """``search`` by comparing the query with every video held (the plain form):
         without alternatives, ``video.match_frames``."""
-        rows = _QueryRows(query, alternatives, spans)
+        rows = _QueryRows(query, alternatives, spans, regions)
         matches = []
         for ident, payload in self._payloads.items():
             if groups is not None and self._group[ident] not in groups:
                 continue
-            target = unique_codes(frames_from_payload(payload))
-            if not rows.count or not len(target):
+            by_regions = ident in self._quadrant_ids
+            if by_regions:
+                near = _region_pairs(rows, regions_from_payload(payload), distance)
+            else:
+                target = unique_codes(frames_from_payload(payload))
+                near = hamming_matrix(rows.codes, target) <= distance
+                near = _by_row(rows, near)
+            if not rows.count or not near.shape[1]:
                 continue
-            near = hamming_matrix(rows.codes, target) <= distance  # (codes, target frames)
-            hit_rows = {row for code, code_rows in enumerate(rows.rows_of)
-                        if near[code].any() for row in code_rows}  # fmt: skip
-            query_percent = rows.percent(hit_rows)
-            target_percent = 100.0 * int(near.any(axis=0).sum()) / len(target)
+            query_percent = rows.percent(np.flatnonzero(near.any(axis=1)).tolist())
+            target_percent = 100.0 * int(near.any(axis=0).sum()) / near.shape[1]
             if (
                 query_percent > 0
                 and query_percent >= query_threshold
                 and (target_percent >= target_threshold)
             ):
-                matches.append(VideoMatch(ident, query_percent, target_percent))
+                matches.append(VideoMatch(ident, query_percent, target_percent, by_regions))
         return _ranked(matches)
+
+
+_NO_QUADRANTS: Final = [np.zeros(0, np.int64) for _ in QUADRANT_COLUMNS]
+
+
+def _region_pairs(rows: _QueryRows, target: VideoRegions, distance: int) -> NDArray[np.bool_]:
+    """Which (query row, target row) pairs match by a regions list's rules, frame against
+    frame: a query code near the target frame's whole or centre hash, or enough of the
+    query row's quadrants near the target frame's quadrants in the same places."""
+    target_rows = distinct_rows(target)
+    near = np.zeros((rows.count, len(target_rows)), bool)
+    for column in (WHOLE, *CENTRE_COLUMNS):
+        good = target.quality[target_rows, column] >= QUALITY_THRESHOLD
+        near |= _by_row(
+            rows, (hamming_matrix(rows.codes, target.codes[target_rows, column]) <= distance) & good
+        )
+    votes = np.zeros(near.shape, np.int64)
+    for column in QUADRANT_COLUMNS:
+        query_rows, codes = rows.quadrant(column)
+        good = target.quality[target_rows, column] >= QUALITY_THRESHOLD
+        if len(codes):
+            close = hamming_matrix(codes, target.codes[target_rows, column]) <= distance
+            votes[query_rows] += close & good
+    return near | (votes >= MIN_QUADRANTS)
+
+
+def _by_row(rows: _QueryRows, near: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Pairs of (query code, target) as pairs of (query row, target)."""
+    by_row = np.zeros((rows.count, near.shape[1]), bool)
+    for code, code_rows in enumerate(rows.rows_of):
+        by_row[sorted(code_rows)] |= near[code]
+    return by_row
 
 
 class _QueryRows:
     """A query's frames as vPDQ counts them (one row per distinct hash of good quality)
     and the codes to search for them: each row's own hash and its frames' alternatives
-    (one code may stand for several rows)."""
+    (one code may stand for several rows); with the frames' region hashes, each row's
+    quadrants (those of the first frame bearing its hash)."""
 
     def __init__(
         self,
         query: Sequence[FrameHash],
         alternatives: Sequence[FrameHash | None],
         spans: Sequence[float],
+        regions: VideoRegions | None = None,
     ):
         if spans and len(spans) != len(query):
             raise ValueError(f"{len(spans)} spans for {len(query)} query frames")
+        if regions is not None and len(regions) != len(query):
+            raise ValueError(f"{len(regions)} frames' regions for {len(query)} query frames")
+        self._regions = regions
         row_of: dict[str, int] = {}
+        self._first: dict[int, int] = {}  # row -> the first frame bearing its hash
         rows_of_code: dict[str, set[int]] = {}
         row_spans: dict[int, list[float]] = {}
         for number, frame in enumerate(query):
             if frame.pdq.quality < QUALITY_THRESHOLD:
                 continue
             row = row_of.setdefault(frame.pdq.hex, len(row_of))
+            self._first.setdefault(row, number)
             rows_of_code.setdefault(frame.pdq.hex, set()).add(row)
             if spans:
                 row_spans.setdefault(row, []).append(spans[number])
@@ -221,6 +364,17 @@ class _QueryRows:
             else np.zeros((0, 32), np.uint8)
         )
 
+    def quadrant(self, column: int) -> tuple[list[int], NDArray[np.uint8]]:
+        """The rows whose quadrant ``column`` is of good quality, and those quadrants'
+        codes (none without the query's regions)."""
+        if self._regions is None:
+            return [], np.zeros((0, 32), np.uint8)
+        frames = [self._first[row] for row in range(self.count)]
+        good = self._regions.quality[frames, column] >= QUALITY_THRESHOLD
+        return np.flatnonzero(good).tolist(), self._regions.codes[
+            np.array(frames, np.int64)[good], column
+        ]
+
     def percent(self, rows: Collection[int]) -> float:
         """The share of the query, in percent, that these rows make up."""
         return 100.0 * float(self.weights[list(rows)].sum()) / float(self.weights.sum())
@@ -239,14 +393,13 @@ def merge_video_matches(*looks: Iterable[VideoMatch]) -> list[VideoMatch]:
     return _ranked(list(best.values()))
 
 
-def _sampling_gap(frames: Sequence[FrameHash]) -> float:
+def _sampling_gap(times: Sequence[float]) -> float:
     """The mean seconds between a video's sampled frames (from the first and last
     timestamps: the text form keeps three significant digits, so neighbours' differences
     are coarse in long videos); 0 for a single frame."""
-    if len(frames) < 2:
+    if len(times) < 2:
         return 0.0
-    times = [frame.timestamp for frame in frames]
-    return (max(times) - min(times)) / (len(frames) - 1)
+    return (max(times) - min(times)) / (len(times) - 1)
 
 
 def _ranked(matches: list[VideoMatch]) -> list[VideoMatch]:

@@ -107,18 +107,21 @@ def test_a_re_encoded_video_matches_its_registered_original_by_vpdq(
     copy.write_bytes(encode_video(frames[:20], fps=10, codec="libvpx-vp9", container="webm"))
     _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
     code, [added] = _lines(sqlite_url, "bank", "add", "S", str(original))
-    assert code == 0 and sorted(s["type"] for s in added["signals"]) == ["md5", "sha256", "vpdq"]
+    assert code == 0
+    assert sorted(s["type"] for s in added["signals"]) == ["md5", "sha256", "video_regions", "vpdq"]
     # Registered a frame every 0.25 s (every 2nd frame at 10 a second: 20 frames). The
     # copy is the first 2 s of it: by default sampled at its key frames (one, at 0 s: at
     # least 1 of the 20 registered frames matched), with --plain as vPDQ samples (0 and
-    # 1 s: at least 2 of the 20); at most the half it covers.
+    # 1 s: at least 2 of the 20); at most the half it covers. Its frames' region hashes
+    # (the whole frame's among them) match it too.
     for plain, least in (([], 5.0), (["--plain"], 10.0)):
         code, [result, unrelated] = _lines(sqlite_url, "match", *plain, str(copy), str(photos[3]))
         assert code == 0 and unrelated["matches"] == []
-        [match] = result["matches"]
-        assert (match["bank"], match["type"]) == ("S", "vpdq")
-        assert match["query_percent"] == 100.0
-        assert least <= match["target_percent"] <= 50.0
+        by_type = {match["type"]: match for match in result["matches"]}
+        assert sorted(by_type) == ["video_regions", "vpdq"]
+        for match in by_type.values():
+            assert match["bank"] == "S" and match["query_percent"] == 100.0
+            assert least <= match["target_percent"] <= 50.0
 
 
 def test_a_spliced_copy_near_by_its_key_frames_is_matched_at_a_second_look(
@@ -134,5 +137,6 @@ def test_a_spliced_copy_near_by_its_key_frames_is_matched_at_a_second_look(
     # second, five frames in six: reported with that share.
     code, [result] = _lines(sqlite_url, "match", str(copy))
     assert code == 0
-    [match] = result["matches"]
-    assert match["type"] == "vpdq" and match["query_percent"] == round(100 * 5 / 6, 2)
+    by_type = {match["type"]: match for match in result["matches"]}
+    assert by_type["vpdq"]["query_percent"] == round(100 * 5 / 6, 2)
+    assert by_type["video_regions"]["query_percent"] >= by_type["vpdq"]["query_percent"]

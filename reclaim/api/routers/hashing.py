@@ -46,8 +46,10 @@ _HASH_BODY: dict[str, Any] = {
                         "keypoints": {
                             "type": "boolean",
                             "default": False,
-                            "description": "Also give the local features to register "
-                            "(keypoints, base64, about 13 KB).",
+                            "description": "Also give the signals that find edited "
+                            "copies, to register: an image's local features (keypoints, "
+                            "base64, about 13 KB), a video's region hashes "
+                            "(video_regions, base64, about 240 bytes a frame).",
                         },
                         "seconds_per_hash": {
                             "type": "number",
@@ -115,6 +117,7 @@ def fingerprint_public(result: FileFingerprint) -> Fingerprint:
         width=result.width,
         height=result.height,
         keypoints=encode_payload(result.keypoints) if result.keypoints else None,
+        video_regions=encode_payload(result.video_regions) if result.video_regions else None,
         vpdq=[frame.to_text() for frame in result.vpdq] if result.vpdq is not None else None,
         duration=result.duration,
         frame_count=result.frame_count,
