@@ -306,11 +306,7 @@ def recall(
     vpdq's frames under the same rules."""
     import tempfile  # noqa: PLC0415
 
-    from reclaim.hashing.video import Sampling, fingerprint_video, match_frames  # noqa: PLC0415
-    from reclaim.index.videos import VideoIndex  # noqa: PLC0415
-    from reclaim.settings import Settings  # noqa: PLC0415
-
-    register_every = Settings().video_register_seconds_per_hash
+    from reclaim.hashing.video import match_frames  # noqa: PLC0415
 
     per_video = 5
     registered = [photos[0::2][i * per_video : (i + 1) * per_video] for i in range(videos)]
@@ -318,30 +314,23 @@ def recall(
     if any(len(group) < per_video for group in registered + unrelated):
         raise SystemExit(f"the corpus has too few photos for {videos} videos a side")
     folder = Path(tempfile.mkdtemp(prefix="reclaim-video-"))
+    ours = _Reclaim(folder / "bank.db")
 
-    def both(data: bytes, name: str, register: bool) -> tuple[Any, list[Any]]:
-        path = folder / name
+    def theirs_of(data: bytes) -> list[Any]:
+        path = folder / "video.bin"
         path.write_bytes(data)
-        if register:
-            ours = fingerprint_video(data, name, seconds_per_hash=register_every)
-        else:
-            ours = fingerprint_video(
-                data, name, sampling=Sampling.KEYS if index.dense else Sampling.EVERY
-            )
         theirs = vpdq_frames(path)
-        return ours, _as_frames(theirs) if theirs is not None else []
+        return _as_frames(theirs) if theirs is not None else []
 
-    index, theirs_index = VideoIndex(), {}
+    theirs_index = {}
     sources = []
     for number, group in enumerate(registered):
         short = scene_frames(group, RECALL_SECONDS)
         long = scene_frames(group, LONG_SECONDS)
         for ident, frames in ((2 * number, short), (2 * number + 1, long)):
-            ours, theirs = both(
-                encode_frames(frames, RECALL_FPS), f"registered-{ident}.mp4", register=True
-            )
-            index.add([(ident, ours.frames)])
-            theirs_index[ident] = theirs
+            data = encode_frames(frames, RECALL_FPS)
+            ours.register(data, ident)
+            theirs_index[ident] = theirs_of(data)
         sources.append((short, long))
     others = [scene_frames(group, RECALL_SECONDS) for group in unrelated]
     rows, report = [], {}
@@ -358,8 +347,8 @@ def recall(
                 (make(other, scene_frames(unrelated[number], LONG_SECONDS), short), None, "false"),
             ]
             for data, wanted, kind in cases:
-                ours, theirs = both(data, "query.bin", register=False)
-                hits = reclaim_hits(index, ours, data)
+                hits = ours.hits(data)
+                theirs = theirs_of(data)
                 their_hits = {
                     i for i, t in theirs_index.items() if match_frames(theirs, t).passes()
                 }
@@ -383,28 +372,56 @@ def recall(
     return rows, report
 
 
-def reclaim_hits(index: Any, ours: Any, data: bytes) -> set[int]:
-    """The registered videos a copy matches, as the matcher finds them: a key-frame query
-    that came near a video without matching it is looked at again, sampled as vPDQ, and
-    the matches of both looks count."""
-    from reclaim.hashing.video import (  # noqa: PLC0415
-        NEAR_QUERY_PERCENT,
-        QUERY_MATCH_PERCENT,
-        fingerprint_video,
-    )
-    from reclaim.index.videos import merge_video_matches  # noqa: PLC0415
+class _Reclaim:
+    """Registration as ``reclaim bank add`` does it and matching as ``reclaim match``
+    does, through a store and its matcher (in a SQLite file of the run's own)."""
 
-    query = ours.query
-    near = NEAR_QUERY_PERCENT if query.spans else QUERY_MATCH_PERCENT
-    found = index.search(
-        query.frames, alternatives=query.trimmed, spans=query.spans, query_threshold=near
-    )
-    matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
-    if query.spans and len(matches) < len(found):
-        again = fingerprint_video(data, "query.bin").query
-        more = index.search(again.frames, alternatives=again.trimmed)
-        matches = merge_video_matches(matches, more)
-    return {m.ident for m in matches}
+    def __init__(self, database: Path) -> None:
+        from reclaim.matching import Matcher  # noqa: PLC0415
+        from reclaim.settings import Settings  # noqa: PLC0415
+        from reclaim.store import BankRepository, Store  # noqa: PLC0415
+
+        self.settings = Settings()
+        self.store = Store.open(f"sqlite:///{database}")
+        with self.store.write() as session:
+            self.bank_id = BankRepository(session).bank_create("registered", "survivor").id
+        self.matcher = Matcher(self.store)
+        self.videos: dict[int, int] = {}  # signal id -> registered video
+
+    def register(self, data: bytes, video: int) -> None:
+        from reclaim.hashing.files import fingerprint_bytes, options_for  # noqa: PLC0415
+        from reclaim.hashlists import signals_of_record  # noqa: PLC0415
+        from reclaim.store import SignalRepository  # noqa: PLC0415
+
+        options = options_for(
+            self.settings,
+            keypoints=True,
+            seconds_per_hash=self.settings.video_register_seconds_per_hash,
+        )
+        record = fingerprint_bytes(data, f"registered-{video}.mp4", options).to_record()
+        signals, _ = signals_of_record(record, self.settings.pdq_min_quality)
+        videos = [s for s in signals if s.type in ("vpdq", "video_regions")]
+        with self.store.write() as session:
+            repository = SignalRepository(session)
+            repository.signal_add_many(self.bank_id, videos)
+            ids = repository.signal_ids(self.bank_id, videos)
+        self.videos.update(dict.fromkeys(ids.values(), video))
+        self.matcher.sync()
+
+    def hits(self, data: bytes) -> set[int]:
+        """The registered videos a copy matches (by either signal), as ``reclaim match``
+        finds them: sampled as the matcher asks, looked at again as it asks."""
+        from reclaim.hashing.files import fingerprint_bytes, options_for  # noqa: PLC0415
+
+        options = options_for(self.settings, video_sampling=self.matcher.video_sampling)
+        query = fingerprint_bytes(data, "query.bin", options).video
+        if query is None:
+            return set()
+        plain = options_for(self.settings)
+        found = self.matcher.match(
+            [], video=query, video_again=lambda: fingerprint_bytes(data, "query.bin", plain).video
+        ).matches
+        return {self.videos[m.signal_id] for m in found}
 
 
 def _as_frames(pairs: list[tuple[float, str]]) -> list[Any]:

@@ -78,7 +78,10 @@ def test_every_bad_line_is_named_by_number() -> None:
     assert [p.split(":")[1] for p in problems] == ["2", "3", "4", "5", "6", "7"]
     assert "not valid JSON" in problems[0] and "pdq hash (64 hex" in problems[1]
     assert "md5" in problems[2] and "not a JSON object" in problems[3]
-    assert "no pdq, md5, sha256, keypoints, vpdq or video_regions" in problems[4] and "quality" in problems[5]
+    assert (
+        "no pdq, md5, sha256, keypoints, vpdq or video_regions" in problems[4]
+        and "quality" in problems[5]
+    )
     assert "nothing was imported" in caught.value.message
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from reclaim.banks import set_signal_status
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.keypoints import MIN_INLIERS, Features, query_views
+from reclaim.hashing.regions import VideoRegions, regions_payload
 from reclaim.hashing.video import FrameHash, Sampling, VideoQuery, fingerprint_video, frames_payload
 from reclaim.index import HammingIndex
 from reclaim.index.features import CANDIDATES
@@ -537,3 +538,59 @@ def test_a_letterboxed_copy_matches_by_the_picture_inside_its_bars(store: Store)
     assert matcher.match([], video=VideoQuery(copy.frames)).matches == []  # plain vPDQ misses it
     found = matcher.match([], video=copy.query).matches
     assert [m.type for m in found] == ["vpdq"] and found[0].query_percent == 100.0
+
+
+def _regions_signal(regions: VideoRegions) -> NewSignal:
+    payload = regions_payload(regions)
+    return NewSignal("video_regions", payload_digest(payload), payload=payload)
+
+
+def _zoomed(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Each frame less 5% a side, blown up to its size (a copy cropped by 10%)."""
+    height, width = frames[0].shape[:2]
+    box = (width // 20, height // 20, width - width // 20, height - height // 20)
+    return [np.asarray(Image.fromarray(f).crop(box).resize((width, height))) for f in frames]
+
+
+def test_a_cropped_copy_matches_by_region_hashes_until_they_are_withdrawn(
+    store: Store, tmp_path: Path
+) -> None:
+    frames = pan_frames(photo_paths()[0], 60, (480, 270))
+    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
+    regions = _regions_signal(registered.regions)
+    ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames)), regions])
+    matcher = Matcher(store, tmp_path / "snap")
+    for sampling in Sampling:
+        copy = fingerprint_video(encode_video(_zoomed(frames)), "copy", sampling=sampling).query
+        found = matcher.match([], video=copy).matches
+        # vPDQ's frames miss the copy; the registered centres find every frame of it.
+        assert [(m.signal_id, m.type) for m in found] == [(ids[regions.value], "video_regions")]
+        assert found[0].query_percent == 100.0 and found[0].to_dict()["query_percent"] == 100.0
+    unrelated = fingerprint_video(encode_video(pan_frames(photo_paths()[3], 60, (480, 270))), "x")
+    assert matcher.match([], video=unrelated.query).matches == []
+    matcher.save_snapshot()
+    restarted = Matcher(store, tmp_path / "snap")
+    assert restarted.started_from > 0
+    assert [m.type for m in restarted.match([], video=copy).matches] == ["video_regions"]
+    set_signal_status(store, "S", [ids[regions.value]], SignalStatus.WITHDRAWN)
+    matcher.sync()
+    assert matcher.match([], video=copy).matches == []
+
+
+def test_a_video_regions_digest_alone_is_not_a_query(store: Store) -> None:
+    with pytest.raises(HashFormatError, match="video_regions is matched from the video's frames"):
+        Matcher(store).match([("video_regions", "0" * 64)])
+
+
+def test_malformed_regions_written_behind_the_store_are_skipped(store: Store) -> None:
+    frames = pan_frames(photo_paths()[0], 30)
+    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
+    signal = _regions_signal(registered.regions)
+    ids = _fill(store, "S", "survivor", [signal])
+    with store.write() as session:
+        session.execute(
+            text("UPDATE signal_payloads SET data = :junk WHERE signal_id = :id"),
+            {"junk": b"RVR\x01junk", "id": ids[signal.value]},
+        )
+    matcher = Matcher(store)
+    assert matcher.match([], video=registered.query).matches == []

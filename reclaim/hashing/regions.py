@@ -5,8 +5,8 @@ frame holds at its edges: a copy zoomed in by 10% (a centred crop) or carrying a
 a corner moves most frames more than 31 bits from the original's. So beside each
 registered frame's whole hash Reclaim keeps six more PDQ hashes of parts of it:
 
-- the centre 90% and 80% of the frame (``CENTRES``): the whole hash of a copy cropped by
-  that much lies near them;
+- the centre 90% and 80% of the frame (``CENTRE_MARGINS``: 5% and 10% off each side):
+  the whole hash of a copy cropped by that much lies near them;
 - its four quadrants: a logo, a caption or a sticker covering one part leaves three
   quadrants as they were.
 
@@ -41,8 +41,8 @@ from reclaim.hashing.video import (
     FrameHash,
 )
 
-#: Shares of the frame's width and height kept by each centred region.
-CENTRES: Final = (0.9, 0.8)
+#: Percent of the frame's width and height cut off each side for each centred region.
+CENTRE_MARGINS: Final = (5, 10)
 #: Columns of ``VideoRegions.codes``: the whole frame, the centres, then the quadrants
 #: (top left, top right, bottom left, bottom right).
 WHOLE: Final = 0
@@ -112,8 +112,8 @@ def region_hashes(luma: NDArray[np.uint8], whole: PdqHash) -> tuple[PdqHash, ...
     its centres' and its quadrants'."""
     height, width = luma.shape
     hashes = [whole]
-    for share in CENTRES:
-        top, left = round(height * (1 - share) / 2), round(width * (1 - share) / 2)
+    for margin in CENTRE_MARGINS:
+        top, left = height * margin // 100, width * margin // 100
         hashes.append(
             pdq_from_luma(np.ascontiguousarray(luma[top : height - top, left : width - left]))
         )

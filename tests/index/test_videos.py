@@ -6,6 +6,14 @@ import numpy as np
 import pytest
 
 from reclaim.hashing.base import PdqHash
+from reclaim.hashing.regions import (
+    CENTRE_COLUMNS,
+    HASHES_PER_FRAME,
+    QUADRANT_COLUMNS,
+    WHOLE,
+    VideoRegions,
+    regions_from_payload,
+)
 from reclaim.hashing.video import FrameHash, match_frames
 from reclaim.index.videos import VideoIndex, VideoMatch
 
@@ -153,3 +161,115 @@ def test_the_index_is_dense_while_every_video_is_sampled_at_most_the_dense_gap_a
     assert not index.dense
     index.remove([4])
     assert index.dense
+
+
+# --- region hashes ----------------------------------------------------------------------
+
+
+def _regions(
+    codes: np.ndarray, quality: np.ndarray | int = 100, every: float = 0.25
+) -> VideoRegions:
+    """Regions of ``codes`` ((frames, HASHES_PER_FRAME, 32)) sampled ``every`` s apart."""
+    return VideoRegions(
+        np.arange(len(codes)) * every,
+        codes,
+        np.broadcast_to(np.asarray(quality, np.uint8), codes.shape[:2]).copy(),
+    )
+
+
+def _random_regions(rng: np.random.Generator, frames: int) -> np.ndarray:
+    return rng.integers(0, 256, (frames, HASHES_PER_FRAME, 32), dtype=np.uint8)
+
+
+#: How each query frame is made from a registered frame: its whole hash near the
+#: registered whole hash or a centre's (a cropped copy); three or two quadrants near
+#: (a marked copy), the rest unrelated; or nothing like it.
+_MODES = ("whole", "centre", "three quadrants", "two quadrants", "unrelated")
+
+
+def _copy_of(
+    target: np.ndarray, modes: list[str], rng: np.random.Generator
+) -> tuple[list[FrameHash], VideoRegions]:
+    codes = _random_regions(rng, len(modes))
+    for number, mode in enumerate(modes):
+        frame = target[number % len(target)]
+        if mode == "whole":
+            codes[number, WHOLE] = _flipped(frame[WHOLE][None], 10, rng)[0]
+        elif mode == "centre":
+            column = CENTRE_COLUMNS[number % 2]
+            codes[number, WHOLE] = _flipped(frame[column][None], 10, rng)[0]
+        elif mode.endswith("quadrants"):
+            near = 3 if mode.startswith("three") else 2
+            for column in QUADRANT_COLUMNS[:near]:
+                codes[number, column] = _flipped(frame[column][None], 10, rng)[0]
+    regions = _regions(codes, every=1.0)
+    return regions.wholes(), regions
+
+
+def test_regions_match_by_whole_centre_or_three_quadrants_as_the_plain_form_does() -> None:
+    rng = np.random.default_rng(21)
+    lists = {ident: _random_regions(rng, int(rng.integers(6, 30))) for ident in range(40, 60)}
+    index = VideoIndex()
+    index.add_regions((ident, _regions(codes)) for ident, codes in lists.items())
+    index.add([(1, _frames(rng.integers(0, 256, (10, 32), dtype=np.uint8)))])  # a vPDQ list
+    for ident in (40, 45, 59):
+        modes = [_MODES[n % len(_MODES)] for n in range(10)]
+        query, regions = _copy_of(lists[ident], modes, rng)
+        for threshold in (0.0, 50.0, 80.0):
+            fast = index.search(query, regions=regions, query_threshold=threshold)
+            plain = index.search_reference(query, regions=regions, query_threshold=threshold)
+            assert fast == plain
+        [match] = index.search(query, regions=regions, query_threshold=0.0)
+        # Whole, centre and three quadrants: 6 of the 10 frames; two quadrants are not enough.
+        assert (match.ident, match.by_regions, match.query_percent) == (ident, True, 60.0)
+        assert match.target_percent == pytest.approx(100 * 6 / len(lists[ident]))
+        # Without the query's regions, quadrants cannot vote: whole and centres alone.
+        [alone] = index.search(query, query_threshold=0.0)
+        assert alone.query_percent == 40.0
+        assert [alone] == index.search_reference(query, query_threshold=0.0)
+
+
+def test_poor_region_hashes_never_match_or_vote() -> None:
+    rng = np.random.default_rng(22)
+    codes = _random_regions(rng, 4)
+    index = VideoIndex()
+    poor_centres = np.full(codes.shape[:2], 100, np.uint8)
+    poor_centres[:, list(CENTRE_COLUMNS)] = 10
+    index.add_regions([(1, _regions(codes, poor_centres))])
+    query, regions = _copy_of(codes, ["centre"] * 4, rng)
+    assert index.search(query, regions=regions, query_threshold=0.0) == []
+    query, regions = _copy_of(codes, ["three quadrants"] * 4, rng)
+    assert len(index.search(query, regions=regions)) == 1
+    poor_quadrant = regions.quality.copy()
+    poor_quadrant[:, QUADRANT_COLUMNS[0]] = 10  # the query's: two good quadrants left
+    poorer = VideoRegions(regions.timestamps, regions.codes, poor_quadrant)
+    assert index.search(query, regions=poorer, query_threshold=0.0) == []
+    assert index.search_reference(query, regions=poorer, query_threshold=0.0) == []
+    with pytest.raises(ValueError, match="3 frames' regions for 4 query frames"):
+        index.search(query, regions=_regions(regions.codes[:3]))
+
+
+def test_regions_lists_are_removed_replaced_and_saved_apart_from_vpdq_lists() -> None:
+    rng = np.random.default_rng(23)
+    codes = _random_regions(rng, 8)
+    index = VideoIndex()
+    index.add_regions([(1, _regions(codes))])
+    index.add([(2, _frames(codes[:, WHOLE]))])
+    query, regions = _copy_of(codes, ["three quadrants"] * 8, rng)
+    assert [m.ident for m in index.search(query, regions=regions)] == [1]
+    assert [i for i, _ in index.region_payloads()] == [1] and [i for i, _ in index.payloads()] == [
+        2
+    ]
+    held = dict(index.region_payloads())[1]
+    assert np.array_equal(regions_from_payload(held).codes, codes)
+    index.add_regions([(1, _regions(_random_regions(rng, 8)))])  # replaced: old frames gone
+    assert index.search(query, regions=regions) == []
+    index.remove([1])
+    assert 1 not in index and list(index.region_payloads()) == []
+    index.add_regions([(3, _regions(codes))])
+    assert [m.ident for m in index.search(query, regions=regions)] == [3]
+    # A regions list sampled a second apart makes the index sparse, as a vPDQ list does.
+    index.remove([2])  # the vPDQ list: one frame a second
+    assert index.dense
+    index.add_regions([(4, _regions(codes, every=1.0))])
+    assert not index.dense
