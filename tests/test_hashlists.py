@@ -16,10 +16,17 @@ from reclaim.errors import HashFormatError, ImportFileError
 from reclaim.hashing import keypoints
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
 from reclaim.hashing.keypoints import Features, features_to_bytes
+from reclaim.hashing.regions import (
+    HASHES_PER_FRAME,
+    VideoRegions,
+    regions_from_payload,
+    regions_payload,
+)
 from reclaim.hashing.video import FrameHash, frames_from_payload, frames_payload
 from reclaim.hashlists import (
     MAX_PAYLOAD_BYTES,
     MAX_PAYLOAD_CHARS,
+    MAX_REGIONS_PAYLOAD_CHARS,
     MAX_VPDQ_PAYLOAD_CHARS,
     decode_payload,
     encode_payload,
@@ -230,3 +237,55 @@ def test_a_video_without_a_good_frame_is_counted_low_not_stored() -> None:
     flat = [f"{'0' * 64},10,{n}.0" for n in range(3)]  # a flat picture: quality 10
     signals, low = signals_of_record({"md5": "a" * 32, "vpdq": flat}, 50)
     assert [s.type for s in signals] == ["md5"] and low == 1
+
+
+def test_a_video_record_with_regions_gives_a_video_regions_signal(
+    tmp_path: Path, photos: list[Path]
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(encode_video(pan_frames(photos[0], 20), fps=10))
+    plain = fingerprint_file(clip, FingerprintOptions()).to_record()
+    assert "video_regions" not in plain  # asked for, as keypoints are
+    result = fingerprint_file(clip, FingerprintOptions(keypoints=True))
+    record = result.to_record()
+    signals, low = signals_of_record(record, 50)
+    assert low == 0
+    assert sorted(s.type for s in signals) == ["md5", "sha256", "video_regions", "vpdq"]
+    regions = next(s for s in signals if s.type == "video_regions")
+    assert regions.payload == result.video_regions
+    assert regions.value == hashlib.sha256(regions.payload).hexdigest()
+    read = regions_from_payload(regions.payload)
+    assert read.wholes() == [FrameHash.from_text(t) for t in record["vpdq"]]
+
+
+def _poor_regions() -> str:
+    codes = np.zeros((2, HASHES_PER_FRAME, 32), np.uint8)
+    poor = VideoRegions(np.array([0.0, 1.0]), codes, np.full((2, HASHES_PER_FRAME), 10, np.uint8))
+    return encode_payload(regions_payload(poor))
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        (12, "video_regions must be a base64 string"),
+        ("not base64!", "video_regions: not standard base64"),
+        (encode_payload(b"RVR\x01junk"), "video_regions: .* bytes where"),
+        (encode_payload(b"RKF\x01" + b"\x00" * 12), "video_regions: not a regions payload"),
+        ("__poor__", "video_regions: no frame reaches vPDQ's quality threshold"),
+    ],
+)
+def test_bad_video_regions_fields_are_refused_by_line(field: object, reason: str) -> None:
+    field = _poor_regions() if field == "__poor__" else field
+    text = json.dumps({"md5": "a" * 32}) + "\n" + json.dumps({"video_regions": field}) + "\n"
+    with pytest.raises(ImportFileError) as caught:
+        parse_hash_list(io.StringIO(text), "list.jsonl", 50)
+    [problem] = caught.value.problems
+    assert problem.startswith("list.jsonl:2: ") and re.search(reason, problem), problem
+
+
+def test_a_csv_with_a_video_regions_column_is_refused_and_the_limit_holds() -> None:
+    text = "md5,video_regions\n" + "a" * 32 + ",AAAA\n"
+    with pytest.raises(ImportFileError, match="CSV cannot carry video_regions"):
+        parse_hash_list(io.StringIO(text), "x.csv", 50)
+    with pytest.raises(HashFormatError, match=r"payload: .* more than the largest video_regions"):
+        decode_payload("A" * (MAX_REGIONS_PAYLOAD_CHARS + 4), "payload", "video_regions")

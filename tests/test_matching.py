@@ -30,7 +30,7 @@ from reclaim.store import (
     payload_digest,
 )
 from tests.conftest import photo_features, photo_paths
-from tests.hashing.videos import encode_video, pan_frames, spliced_copy
+from tests.hashing.videos import encode_video, pan_frames, spliced_copy, zoomed
 
 rng = np.random.default_rng(5)
 
@@ -545,23 +545,18 @@ def _regions_signal(regions: VideoRegions) -> NewSignal:
     return NewSignal("video_regions", payload_digest(payload), payload=payload)
 
 
-def _zoomed(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """Each frame less 5% a side, blown up to its size (a copy cropped by 10%)."""
-    height, width = frames[0].shape[:2]
-    box = (width // 20, height // 20, width - width // 20, height - height // 20)
-    return [np.asarray(Image.fromarray(f).crop(box).resize((width, height))) for f in frames]
-
-
 def test_a_cropped_copy_matches_by_region_hashes_until_they_are_withdrawn(
     store: Store, tmp_path: Path
 ) -> None:
     frames = pan_frames(photo_paths()[0], 60, (480, 270))
-    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
+    registered = fingerprint_video(
+        encode_video(frames), "original", seconds_per_hash=0.25, register=True
+    )
     regions = _regions_signal(registered.regions)
     ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames)), regions])
     matcher = Matcher(store, tmp_path / "snap")
     for sampling in Sampling:
-        copy = fingerprint_video(encode_video(_zoomed(frames)), "copy", sampling=sampling).query
+        copy = fingerprint_video(encode_video(zoomed(frames)), "copy", sampling=sampling).query
         found = matcher.match([], video=copy).matches
         # vPDQ's frames miss the copy; the registered centres find every frame of it.
         assert [(m.signal_id, m.type) for m in found] == [(ids[regions.value], "video_regions")]
@@ -584,7 +579,9 @@ def test_a_video_regions_digest_alone_is_not_a_query(store: Store) -> None:
 
 def test_malformed_regions_written_behind_the_store_are_skipped(store: Store) -> None:
     frames = pan_frames(photo_paths()[0], 30)
-    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
+    registered = fingerprint_video(
+        encode_video(frames), "original", seconds_per_hash=0.25, register=True
+    )
     signal = _regions_signal(registered.regions)
     ids = _fill(store, "S", "survivor", [signal])
     with store.write() as session:

@@ -216,6 +216,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         source,
         seconds_per_hash=options.seconds_per_hash,
         sampling=options.video_sampling,
+        register=options.keypoints,
         limits=options.video_limits,
     )
     return FileFingerprint(

@@ -107,12 +107,18 @@ class VideoRegions:
         ]
 
 
-def region_hashes(luma: NDArray[np.uint8], whole: PdqHash) -> tuple[PdqHash, ...]:
+def region_hashes(
+    luma: NDArray[np.uint8], whole: PdqHash, *, centres: bool = True
+) -> tuple[PdqHash, ...]:
     """A frame's ``HASHES_PER_FRAME`` hashes: ``whole`` (its PDQ hash, already computed),
-    its centres' and its quadrants'."""
+    its centres' and its quadrants'. Without ``centres`` (a query's frame: its whole hash
+    is what meets registered centres) those two are left empty, of quality 0."""
     height, width = luma.shape
     hashes = [whole]
     for margin in CENTRE_MARGINS:
+        if not centres:
+            hashes.append(_NOTHING)
+            continue
         top, left = height * margin // 100, width * margin // 100
         hashes.append(
             pdq_from_luma(np.ascontiguousarray(luma[top : height - top, left : width - left]))
@@ -122,6 +128,9 @@ def region_hashes(luma: NDArray[np.uint8], whole: PdqHash) -> tuple[PdqHash, ...
         for columns in (slice(0, middle_column), slice(middle_column, width)):
             hashes.append(pdq_from_luma(np.ascontiguousarray(luma[rows, columns])))
     return tuple(hashes)
+
+
+_NOTHING: Final = PdqHash("0" * 64, 0)
 
 
 def regions_payload(regions: VideoRegions) -> bytes:

@@ -283,6 +283,7 @@ def fingerprint_video(
     seconds_per_hash: float = SECONDS_PER_HASH,
     sampling: Sampling = Sampling.EVERY,
     max_key_gap: float = MAX_KEY_GAP,
+    register: bool = False,
     limits: VideoLimits | None = None,
 ) -> VideoFingerprint:
     """The sampled frames of a video file's first video stream, with its exact hashes.
@@ -291,7 +292,9 @@ def fingerprint_video(
     hashed. ``Sampling.KEYS`` decodes and hashes key frames alone wherever the next key
     frame is at most ``max_key_gap`` seconds on, and samples like vPDQ (the key frame
     too) through longer stretches; it is for queries, several times faster where key
-    frames come often, and best matched against registrations sampled more densely."""
+    frames come often, and best matched against registrations sampled more densely.
+    ``register``: the frames are to be registered, so their region hashes include the
+    centres' (``regions.region_hashes``)."""
     import av  # noqa: PLC0415 - FFmpeg is loaded only when a video is decoded
 
     from reclaim.hashing.regions import VideoRegions, region_hashes  # noqa: PLC0415 - builds on this module
@@ -320,7 +323,7 @@ def fingerprint_video(
             luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
             whole = pdq_from_luma(luma)
             frames.append(FrameHash(whole, number / rate))
-            regions.append((number / rate, region_hashes(luma, whole)))
+            regions.append((number / rate, region_hashes(luma, whole, centres=register)))
             inside = inside_bars(luma)
             trimmed.append(
                 None if inside is None else FrameHash(pdq_from_luma(inside), number / rate)

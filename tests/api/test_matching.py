@@ -14,10 +14,11 @@ from PIL import Image
 
 from reclaim.hashing.files import FingerprintOptions, fingerprint_bytes, fingerprint_file
 from reclaim.hashing.keypoints import MIN_INLIERS
+from reclaim.hashing.regions import regions_from_payload
 from reclaim.hashing.video import frames_payload
 from reclaim.store.audit import AuditRepository
 from tests.api.conftest import Service
-from tests.hashing.videos import encode_video, pan_frames, spliced_copy
+from tests.hashing.videos import encode_video, pan_frames, spliced_copy, zoomed
 
 
 def _flip(code: str, bits: int) -> str:
@@ -480,3 +481,37 @@ def test_an_uploaded_spliced_copy_is_matched_at_a_second_look(
     assert response.status_code == 200, response.text
     [match] = response.json()["matches"]
     assert match["type"] == "vpdq" and match["query_percent"] == round(100 * 5 / 6, 2)
+
+
+def test_a_cropped_upload_matches_region_hashes_registered_through_the_api(
+    service: Service, photos: list[Path]
+) -> None:
+    headers = _bank(service, "centre", "A", [])
+    frames = pan_frames(photos[0], 60, (480, 270))
+    hashed = service.client.post(
+        "/v1/hash",
+        files={"file": ("original.mp4", encode_video(frames))},
+        data={"keypoints": "true", "seconds_per_hash": "0.25"},  # as bank add registers
+        headers=headers,
+    ).json()
+    payload = base64.b64decode(hashed["video_regions"])
+    assert len(regions_from_payload(payload)) == len(hashed["vpdq"]) == 30  # 1 frame in 2
+    digest = hashlib.sha256(payload).hexdigest()
+    for value, added in (("0" * 64, 0), (digest, 1)):
+        response = service.client.post(
+            "/v1/banks/A/signals",
+            json={"signals": [{
+                "type": "video_regions", "value": value, "payload": hashed["video_regions"],
+            }]},
+            headers=headers,
+        )  # fmt: skip
+        assert response.json()["added"] == added, response.text
+    service.settle()
+    copy = encode_video(zoomed(frames))
+    response = service.client.post("/v1/match", files={"file": ("copy.mp4", copy)}, headers=headers)
+    assert response.status_code == 200, response.text
+    [match] = response.json()["matches"]
+    assert match["type"] == "video_regions" and match["query_percent"] == 100.0
+    exported = service.client.get("/v1/banks/A/export?since=0", headers=headers).json()
+    [record] = exported["items"]
+    assert record["type"] == "video_regions" and record["payload"] == hashed["video_regions"]

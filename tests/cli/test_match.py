@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from reclaim.cli import app
 from reclaim.hashing.keypoints import MIN_INLIERS
-from tests.hashing.videos import encode_video, pan_frames, spliced_copy
+from tests.hashing.videos import encode_video, marked, pan_frames, spliced_copy
 
 runner = CliRunner()
 
@@ -140,3 +140,27 @@ def test_a_spliced_copy_near_by_its_key_frames_is_matched_at_a_second_look(
     by_type = {match["type"]: match for match in result["matches"]}
     assert by_type["vpdq"]["query_percent"] == round(100 * 5 / 6, 2)
     assert by_type["video_regions"]["query_percent"] >= by_type["vpdq"]["query_percent"]
+
+
+def test_a_marked_copy_matches_the_region_hashes_reclaim_hash_gave(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    frames = pan_frames(photos[1], 60, (480, 270))
+    original, copy = tmp_path / "original.mp4", tmp_path / "copy.mp4"
+    original.write_bytes(encode_video(frames))
+    copy.write_bytes(encode_video(marked(frames)))
+    _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
+    result = runner.invoke(
+        app, ["hash", "--keypoints", "--seconds-per-hash", "0.25", str(original)]
+    )
+    assert result.exit_code == 0, result.output
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert isinstance(record["video_regions"], str)
+    hash_list = tmp_path / "list.jsonl"
+    hash_list.write_text(result.stdout)
+    code, [imported] = _lines(sqlite_url, "bank", "import", "S", str(hash_list))
+    assert code == 0 and imported["added"] == 4, imported  # md5, sha256, vpdq, video_regions
+    code, [found] = _lines(sqlite_url, "match", str(copy))
+    assert code == 0
+    [match] = found["matches"]  # the logo moves too many frames' whole hashes for vPDQ
+    assert match["type"] == "video_regions" and match["query_percent"] >= 80.0

@@ -56,10 +56,10 @@ def encode_video(
         stream.pix_fmt = "yuv420p"
         # One encoder thread: threaded x264 output varies from run to run, and tests
         # compare the fingerprints of separate encodes of the same frames.
-        stream.options = {"threads": "1", **(options or {})}
+        stream.options = dict(options or {})
         sound = output.add_stream("aac", rate=8000) if audio else None
         for number, pixels in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(yuv420(pixels), format="yuv420p")
             if key_frames is not None:
                 forced = number in key_frames
                 frame.pict_type = PictureType.I if forced else PictureType.NONE
@@ -70,6 +70,28 @@ def encode_video(
         if sound is not None:
             _add_silence(output, sound)
     return buffer.getvalue()
+
+
+def yuv420(pixels: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """RGB frame as planar YUV 4:2:0 (BT.601, studio range), as encoders take it.
+
+    Done here rather than by FFmpeg's scaler, whose result can change with where the
+    frame happens to lie in memory: tests compare separate encodes of the same frames."""
+    height, width = pixels.shape[:2]
+    rgb = pixels[: height - height % 2, : width - width % 2].astype(np.int32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
+    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
+
+    def half(plane: NDArray[np.int32]) -> NDArray[np.int32]:
+        return (
+            plane[0::2, 0::2] + plane[1::2, 0::2] + plane[0::2, 1::2] + plane[1::2, 1::2] + 2
+        ) // 4
+
+    rows = y.shape[0]
+    chroma = np.concatenate([half(u), half(v)], axis=0).reshape(rows // 2, -1)
+    return np.concatenate([y, chroma.reshape(rows // 2, y.shape[1])]).astype(np.uint8)
 
 
 def encode_audio_only() -> bytes:
@@ -99,3 +121,22 @@ def spliced_copy(frames: list[NDArray[np.uint8]], insert: list[NDArray[np.uint8]
     its time looks foreign; sampled one frame a second, one frame in six."""
     assert len(frames) == 60 and len(insert) == 5
     return encode_video([*frames[:30], *insert, *frames[35:]], key_frames={0, 30})
+
+
+def zoomed(frames: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
+    """Each frame less 5% a side, blown up to its size (a copy cropped by 10%)."""
+    height, width = frames[0].shape[:2]
+    box = (width // 20, height // 20, width - width // 20, height - height // 20)
+    return [np.asarray(Image.fromarray(f).crop(box).resize((width, height))) for f in frames]
+
+
+def marked(frames: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
+    """Each frame with a white box over its top-right corner, as a channel's logo."""
+    height, width = frames[0].shape[:2]
+    copies = []
+    for frame in frames:
+        copy = frame.copy()
+        box = copy[height // 20 : height // 4, width * 7 // 10 : width * 19 // 20]
+        box[:] = 235
+        copies.append(copy)
+    return copies
