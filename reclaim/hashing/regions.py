@@ -1,25 +1,33 @@
 """Region hashes of video frames: Reclaim's companion to vPDQ for cropped and marked copies.
 
 A vPDQ frame hash is the PDQ hash of the whole frame, and PDQ is sensitive to what the
-frame holds at its edges: a copy zoomed in by 10% (a centred crop) or carrying a logo in
-a corner moves most frames more than 31 bits from the original's. So beside each
-registered frame's whole hash Reclaim keeps six more PDQ hashes of parts of it:
+frame holds at its edges: a copy zoomed in by 10% (a centred crop), carrying a logo in a
+corner or burnt-in subtitles moves many frames more than 31 bits from the original's. So
+beside each registered frame's whole hash Reclaim keeps seven more PDQ hashes of parts
+of it:
 
 - the centre 90% and 80% of the frame (``CENTRE_MARGINS``: 5% and 10% off each side):
   the whole hash of a copy cropped by that much lies near them;
-- its four quadrants: a logo, a caption or a sticker covering one part leaves three
-  quadrants as they were.
+- its four quadrants: a logo or a sticker over one of them leaves three as they were;
+- its top 80% (``BAND``): subtitles sit below it.
 
-A query frame then matches a registered frame when its whole hash (or its picture inside
-black bars) lies within the distance threshold of the registered frame's whole hash or
-one of its centres, or when at least ``MIN_QUADRANTS`` of its quadrants each lie within
-it of the registered frame's quadrant in the same place. Every hash counts only at vPDQ's
-quality threshold or above, and percentages follow vPDQ's rules
-(``index.videos.VideoIndex`` matches by them).
+A query frame then matches a registered frame when
+
+- its whole hash (or its picture inside black bars) lies within the distance threshold
+  of the registered frame's whole hash or of one of its centres, or
+- its top band lies within it of the registered frame's top band, or
+- at least ``MIN_QUADRANTS`` of its quadrants each lie within it of the registered
+  frame's quadrant in the same place, one of them at least of ``QUADRANT_QUALITY`` on
+  both sides (a quadrant of flat sky or wall hashes poorly, but its near twin still
+  agrees).
+
+Otherwise every hash counts only at vPDQ's quality threshold or above, and percentages
+follow vPDQ's rules (``index.videos.VideoIndex`` matches by them). A query needs its
+frames' quadrants and bands only (``region_hashes(centres=False)``).
 
 These hashes are Reclaim's own signal (``video_regions``): partners' vPDQ lists do not
 carry them and never need to. Its payload holds, per sampled frame, the timestamp and the
-seven hashes with their qualities (``regions_payload``; about 240 bytes a frame).
+eight hashes with their qualities (``regions_payload``; 272 bytes a frame).
 """
 
 from __future__ import annotations
@@ -43,20 +51,38 @@ from reclaim.hashing.video import (
 
 #: Percent of the frame's width and height cut off each side for each centred region.
 CENTRE_MARGINS: Final = (5, 10)
-#: Columns of ``VideoRegions.codes``: the whole frame, the centres, then the quadrants
-#: (top left, top right, bottom left, bottom right).
+#: Percent of the frame's height below the top band.
+BAND_BOTTOM_MARGIN: Final = 20
+#: Columns of ``VideoRegions.codes``: the whole frame, the centres, the quadrants (top
+#: left, top right, bottom left, bottom right), then the top band.
 WHOLE: Final = 0
 CENTRE_COLUMNS: Final = (1, 2)
 QUADRANT_COLUMNS: Final = (3, 4, 5, 6)
-HASHES_PER_FRAME: Final = 7
+BAND: Final = 7
+HASHES_PER_FRAME: Final = 8
 #: Quadrants that must match for a frame to match by them.
 MIN_QUADRANTS: Final = 3
+#: The quality one of them must reach on both sides. Lower than vPDQ's 50 for whole
+#: frames: a quarter of a dim frame (a night sky beside the moon) scores 25-45 where the
+#: whole frame scores 100, while flat black or grey scores under 15. Frames whose whole
+#: hash falls below 50 never count at all.
+QUADRANT_QUALITY: Final = 30
+
+
+def quality_floor(column: int) -> int:
+    """The quality a hash of region ``column`` needs to count (to anchor, for quadrants)."""
+    return QUADRANT_QUALITY if column in QUADRANT_COLUMNS else QUALITY_THRESHOLD
+
 
 _MAGIC: Final = b"RVR"
 _VERSION: Final = 1
 _HEADER: Final = struct.Struct("<3sBI")
 _FRAME: Final = np.dtype(
-    [("timestamp", "<f8"), ("codes", "u1", (HASHES_PER_FRAME, 32)), ("quality", "u1", (7,))]
+    [
+        ("timestamp", "<f8"),
+        ("codes", "u1", (HASHES_PER_FRAME, 32)),
+        ("quality", "u1", (HASHES_PER_FRAME,)),
+    ]
 )
 #: The most bytes a regions payload may take (as many frames as a vPDQ list may hold).
 MAX_PAYLOAD_BYTES: Final = _HEADER.size + MAX_LIST_FRAMES * _FRAME.itemsize
@@ -65,7 +91,8 @@ MAX_PAYLOAD_BYTES: Final = _HEADER.size + MAX_LIST_FRAMES * _FRAME.itemsize
 @dataclass(frozen=True, slots=True, eq=False)
 class VideoRegions:
     """A video's sampled frames' region hashes: ``codes[k, c]`` is frame ``k``'s hash of
-    region ``c`` (``WHOLE``, ``CENTRE_COLUMNS``, ``QUADRANT_COLUMNS``) as 32 bytes, and
+    region ``c`` (``WHOLE``, ``CENTRE_COLUMNS``, ``QUADRANT_COLUMNS``, ``BAND``) as 32
+    bytes, and
     ``quality[k, c]`` its PDQ quality; ``timestamps[k]`` the frame's time in seconds."""
 
     timestamps: NDArray[np.float64]
@@ -111,8 +138,9 @@ def region_hashes(
     luma: NDArray[np.uint8], whole: PdqHash, *, centres: bool = True
 ) -> tuple[PdqHash, ...]:
     """A frame's ``HASHES_PER_FRAME`` hashes: ``whole`` (its PDQ hash, already computed),
-    its centres' and its quadrants'. Without ``centres`` (a query's frame: its whole hash
-    is what meets registered centres) those two are left empty, of quality 0."""
+    its centres', its quadrants' and its top band's. Without ``centres`` (a query's frame:
+    its whole hash is what meets registered centres) those two are left empty, of
+    quality 0."""
     height, width = luma.shape
     hashes = [whole]
     for margin in CENTRE_MARGINS:
@@ -127,6 +155,8 @@ def region_hashes(
     for rows in (slice(0, middle_row), slice(middle_row, height)):
         for columns in (slice(0, middle_column), slice(middle_column, width)):
             hashes.append(pdq_from_luma(np.ascontiguousarray(luma[rows, columns])))
+    band = height - height * BAND_BOTTOM_MARGIN // 100
+    hashes.append(pdq_from_luma(np.ascontiguousarray(luma[:band])))
     return tuple(hashes)
 
 

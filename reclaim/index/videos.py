@@ -12,28 +12,30 @@ against frame (without alternatives, what ``video.match_frames`` gives).
 
 A video's region hashes (``hashing.regions``, a ``video_regions`` signal) are held as a
 video of their own: each of its distinct frames is one target row, found through its
-whole and centre hashes (in the same index as vPDQ's frames) or through its quadrants
-(one index per quadrant, ``MIN_QUADRANTS`` of them agreeing on one frame).
+whole and centre hashes (in the same index as vPDQ's frames), its top band (an index of
+its own), or its quadrants (one index per quadrant finds the frames with a good quadrant
+near the query's; ``MIN_QUADRANTS`` of the four are then counted frame against frame).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.regions import (
+    BAND,
     CENTRE_COLUMNS,
     MIN_QUADRANTS,
     QUADRANT_COLUMNS,
+    QUADRANT_QUALITY,
     WHOLE,
     VideoRegions,
     distinct_rows,
+    quality_floor,
     regions_from_payload,
     regions_payload,
 )
@@ -67,29 +69,33 @@ class VideoIndex:
 
     def __init__(self) -> None:
         self._index = HammingIndex()
-        # One index per quadrant of registered regions' frames, each under its row's id.
-        self._quadrants = [HammingIndex() for _ in QUADRANT_COLUMNS]
-        # Each video's frames as its signal's payload (about 80 bytes a frame, where
-        # frame objects took several hundred), and the ids of its codes: a vPDQ list's
-        # unique good frames; a regions list's whole and centre hashes.
+        # Regions lists' good quadrants and top bands, an index per place, each under its
+        # frame's row id.
+        self._placed = {column: HammingIndex() for column in (*QUADRANT_COLUMNS, BAND)}
+        # Each vPDQ list's frames as its signal's payload (about 80 bytes a frame, where
+        # frame objects took several hundred); each regions list's arrays. And the ids of
+        # their codes: a vPDQ list's unique good frames; a regions list's whole and
+        # centre hashes.
         self._payloads: dict[int, bytes] = {}
+        self._regions: dict[int, VideoRegions] = {}
         self._frame_ids: dict[int, NDArray[np.int64]] = {}
         self._owner: dict[int, int] = {}  # code id -> video id
         # A regions list's code id -> the id of its frame's row (its whole hash's id);
         # any other code is a row of its own.
         self._row_of: dict[int, int] = {}
+        self._frame_of: dict[int, int] = {}  # a regions list's row id -> its frame
         self._rows: dict[int, int] = {}  # video id -> rows a target share counts
-        self._quadrant_ids: dict[int, list[NDArray[np.int64]]] = {}
+        self._placed_ids: dict[int, dict[int, NDArray[np.int64]]] = {}
         self._group: dict[int, int] = {}
         self._next_frame = 0
         # Videos sampled further apart than key-frame queries need.
         self._sparse: set[int] = set()
 
     def __len__(self) -> int:
-        return len(self._payloads)
+        return len(self._payloads) + len(self._regions)
 
     def __contains__(self, ident: object) -> bool:
-        return ident in self._payloads
+        return ident in self._payloads or ident in self._regions
 
     def add(
         self,
@@ -113,7 +119,8 @@ class VideoIndex:
         groups: Mapping[int, int] | None = None,
     ) -> None:
         """Register videos' region hashes under ids (as ``add`` registers vPDQ frames):
-        each distinct frame matches through its whole and centre hashes or its quadrants."""
+        each distinct frame matches through its whole and centre hashes, its top band or
+        its quadrants."""
         for ident, regions in items:
             self.remove([ident])
             rows = distinct_rows(regions)
@@ -121,6 +128,7 @@ class VideoIndex:
             ids = [row_ids]
             if len(rows):
                 self._index.add(row_ids, regions.codes[rows, WHOLE])
+            self._frame_of.update(zip(row_ids.tolist(), rows.tolist(), strict=True))
             for column in CENTRE_COLUMNS:
                 good = regions.quality[rows, column] >= QUALITY_THRESHOLD
                 centre_ids = self._new_ids(int(good.sum()))
@@ -128,14 +136,14 @@ class VideoIndex:
                     self._index.add(centre_ids, regions.codes[rows[good], column])
                 self._row_of.update(zip(centre_ids.tolist(), row_ids[good].tolist(), strict=True))
                 ids.append(centre_ids)
-            quadrant_ids = []
-            for index, column in zip(self._quadrants, QUADRANT_COLUMNS, strict=True):
-                good = regions.quality[rows, column] >= QUALITY_THRESHOLD
+            placed = {}
+            for column, index in self._placed.items():
+                good = regions.quality[rows, column] >= quality_floor(column)
                 if good.any():
                     index.add(row_ids[good], regions.codes[rows[good], column])
-                quadrant_ids.append(row_ids[good])
-            self._quadrant_ids[ident] = quadrant_ids
-            self._payloads[ident] = regions_payload(regions)
+                placed[column] = row_ids[good]
+            self._placed_ids[ident] = placed
+            self._regions[ident] = regions
             self._hold(ident, np.concatenate(ids), len(rows), regions.timestamps.tolist(), groups)
 
     def _new_ids(self, count: int) -> NDArray[np.int64]:
@@ -161,7 +169,7 @@ class VideoIndex:
     def remove(self, idents: Iterable[int]) -> None:
         """Forget these ids (unknown ones are ignored); their frames stop matching at once."""
         for ident in idents:
-            if ident not in self._payloads:
+            if ident not in self:
                 continue
             ids = self._frame_ids.pop(ident)
             if len(ids):
@@ -169,12 +177,13 @@ class VideoIndex:
             for frame_id in ids.tolist():
                 del self._owner[frame_id]
                 self._row_of.pop(frame_id, None)
-            for index, quadrant_ids in zip(
-                self._quadrants, self._quadrant_ids.pop(ident, _NO_QUADRANTS), strict=True
-            ):
-                if len(quadrant_ids):
-                    index.remove(quadrant_ids)
-            del self._payloads[ident], self._group[ident], self._rows[ident]
+                self._frame_of.pop(frame_id, None)
+            for column, placed_ids in self._placed_ids.pop(ident, {}).items():
+                if len(placed_ids):
+                    self._placed[column].remove(placed_ids)
+            self._payloads.pop(ident, None)
+            self._regions.pop(ident, None)
+            del self._group[ident], self._rows[ident]
             self._sparse.discard(ident)
 
     @property
@@ -186,11 +195,11 @@ class VideoIndex:
     def payloads(self) -> Iterable[tuple[int, bytes]]:
         """Every vPDQ list's (id, payload): the frames as ``video.frames_payload`` writes
         them."""
-        yield from ((i, p) for i, p in self._payloads.items() if i not in self._quadrant_ids)
+        yield from self._payloads.items()
 
     def region_payloads(self) -> Iterable[tuple[int, bytes]]:
         """Every regions list's (id, payload), as ``regions.regions_payload`` writes it."""
-        yield from ((i, p) for i, p in self._payloads.items() if i in self._quadrant_ids)
+        yield from ((i, regions_payload(r)) for i, r in self._regions.items())
 
     def search(
         self,
@@ -209,7 +218,7 @@ class VideoIndex:
         ``alternatives[k]``, where given, is another hash of query frame ``k`` (its
         picture inside black bars): the frame matches by either. ``regions``, where
         given, are the query frames' region hashes: held regions lists match by their
-        quadrants too (without them, by whole and centre hashes alone)."""
+        top bands and quadrants too (without them, by whole and centre hashes alone)."""
         rows = _QueryRows(query, alternatives, spans, regions)
         if not rows.count or not len(self._index):
             return []
@@ -221,18 +230,10 @@ class VideoIndex:
                 ident = self._owner[frame_id]
                 query_hits.setdefault(ident, set()).update(code_rows)
                 target_hits.setdefault(ident, set()).add(self._row_of.get(frame_id, frame_id))
-        votes: Counter[tuple[int, int]] = Counter()
-        for index, column in zip(self._quadrants, QUADRANT_COLUMNS, strict=True):
-            query_rows, codes = rows.quadrant(column)
-            if not len(index) or not len(codes):
-                continue
-            for row, hits in zip(query_rows, index.search(codes, distance), strict=True):
-                votes.update((row, target_row) for target_row, _ in hits)
-        for (row, target_row), count in votes.items():
-            if count >= MIN_QUADRANTS:
-                ident = self._owner[target_row]
-                query_hits.setdefault(ident, set()).add(row)
-                target_hits.setdefault(ident, set()).add(target_row)
+        for row, target_row in self._placed_pairs(rows, distance):
+            ident = self._owner[target_row]
+            query_hits.setdefault(ident, set()).add(row)
+            target_hits.setdefault(ident, set()).add(target_row)
         matches = []
         for ident, hit_rows in query_hits.items():
             if groups is not None and self._group[ident] not in groups:
@@ -240,9 +241,27 @@ class VideoIndex:
             query_percent = rows.percent(hit_rows)
             target_percent = 100.0 * len(target_hits[ident]) / self._rows[ident]
             if query_percent >= query_threshold and target_percent >= target_threshold:
-                by_regions = ident in self._quadrant_ids
+                by_regions = ident in self._regions
                 matches.append(VideoMatch(ident, query_percent, target_percent, by_regions))
         return _ranked(matches)
+
+    def _placed_pairs(self, rows: _QueryRows, distance: int) -> set[tuple[int, int]]:
+        """The (query row, regions list's row) pairs that match by top band or quadrants."""
+        pairs: set[tuple[int, int]] = set()
+        candidates: set[tuple[int, int]] = set()  # with a good quadrant near on both sides
+        for column, index in self._placed.items():
+            query_rows, codes = rows.placed(column)
+            if not len(index) or not len(codes):
+                continue
+            found = pairs if column == BAND else candidates
+            for row, hits in zip(query_rows, index.search(codes, distance), strict=True):
+                found.update((row, target_row) for target_row, _ in hits)
+        for row, target_row in candidates - pairs:
+            regions = self._regions[self._owner[target_row]]
+            target = regions.codes[self._frame_of[target_row], list(QUADRANT_COLUMNS)]
+            if rows.quadrants_near(row, target, distance) >= MIN_QUADRANTS:
+                pairs.add((row, target_row))
+        return pairs
 
     def search_reference(
         self,
@@ -260,10 +279,11 @@ class VideoIndex:
         without alternatives, ``video.match_frames``."""
         rows = _QueryRows(query, alternatives, spans, regions)
         matches = []
-        for ident, payload in self._payloads.items():
+        held = [*self._payloads.items(), *self.region_payloads()]
+        for ident, payload in held:
             if groups is not None and self._group[ident] not in groups:
                 continue
-            by_regions = ident in self._quadrant_ids
+            by_regions = ident in self._regions
             if by_regions:
                 near = _region_pairs(rows, regions_from_payload(payload), distance)
             else:
@@ -283,13 +303,11 @@ class VideoIndex:
         return _ranked(matches)
 
 
-_NO_QUADRANTS: Final = [np.zeros(0, np.int64) for _ in QUADRANT_COLUMNS]
-
-
 def _region_pairs(rows: _QueryRows, target: VideoRegions, distance: int) -> NDArray[np.bool_]:
     """Which (query row, target row) pairs match by a regions list's rules, frame against
-    frame: a query code near the target frame's whole or centre hash, or enough of the
-    query row's quadrants near the target frame's quadrants in the same places."""
+    frame: a query code near the target frame's whole or centre hash, the query row's top
+    band near the target frame's, or enough of the query row's quadrants near the target
+    frame's in the same places, one of them of good quality on both sides."""
     target_rows = distinct_rows(target)
     near = np.zeros((rows.count, len(target_rows)), bool)
     for column in (WHOLE, *CENTRE_COLUMNS):
@@ -297,14 +315,23 @@ def _region_pairs(rows: _QueryRows, target: VideoRegions, distance: int) -> NDAr
         near |= _by_row(
             rows, (hamming_matrix(rows.codes, target.codes[target_rows, column]) <= distance) & good
         )
-    votes = np.zeros(near.shape, np.int64)
+    query_rows, codes = rows.placed(BAND)
+    if len(codes):
+        good = target.quality[target_rows, BAND] >= QUALITY_THRESHOLD
+        near[query_rows] |= (
+            hamming_matrix(codes, target.codes[target_rows, BAND]) <= distance
+        ) & good
+    close = np.zeros(near.shape, np.int64)
+    good_close = np.zeros(near.shape, np.int64)
     for column in QUADRANT_COLUMNS:
-        query_rows, codes = rows.quadrant(column)
-        good = target.quality[target_rows, column] >= QUALITY_THRESHOLD
-        if len(codes):
-            close = hamming_matrix(codes, target.codes[target_rows, column]) <= distance
-            votes[query_rows] += close & good
-    return near | (votes >= MIN_QUADRANTS)
+        codes, good = rows.every(column)
+        if not len(codes):
+            break
+        near_here = hamming_matrix(codes, target.codes[target_rows, column]) <= distance
+        close += near_here
+        target_good = target.quality[target_rows, column] >= QUADRANT_QUALITY
+        good_close += near_here & good[:, None] & target_good[None, :]
+    return near | ((close >= MIN_QUADRANTS) & (good_close >= 1))
 
 
 def _by_row(rows: _QueryRows, near: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -364,16 +391,28 @@ class _QueryRows:
             else np.zeros((0, 32), np.uint8)
         )
 
-    def quadrant(self, column: int) -> tuple[list[int], NDArray[np.uint8]]:
-        """The rows whose quadrant ``column`` is of good quality, and those quadrants'
-        codes (none without the query's regions)."""
+    def every(self, column: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+        """Each row's hash of region ``column`` (none without the query's regions), and
+        whether it is of the quality that region needs (``regions.quality_floor``)."""
         if self._regions is None:
-            return [], np.zeros((0, 32), np.uint8)
-        frames = [self._first[row] for row in range(self.count)]
-        good = self._regions.quality[frames, column] >= QUALITY_THRESHOLD
-        return np.flatnonzero(good).tolist(), self._regions.codes[
-            np.array(frames, np.int64)[good], column
-        ]
+            return np.zeros((0, 32), np.uint8), np.zeros(0, bool)
+        frames = np.array([self._first[row] for row in range(self.count)], np.int64)
+        good = self._regions.quality[frames, column] >= quality_floor(column)
+        return self._regions.codes[frames, column], good
+
+    def placed(self, column: int) -> tuple[list[int], NDArray[np.uint8]]:
+        """The rows whose hash of region ``column`` is of the quality it needs, and those
+        hashes."""
+        codes, good = self.every(column)
+        return np.flatnonzero(good).tolist(), codes[good]
+
+    def quadrants_near(self, row: int, target: NDArray[np.uint8], distance: int) -> int:
+        """How many of the row's quadrants lie within ``distance`` of ``target``'s (its
+        four quadrants' codes, in place order), whatever their quality."""
+        assert self._regions is not None  # a row has a quadrant near only with regions
+        mine = self._regions.codes[self._first[row], list(QUADRANT_COLUMNS)]
+        bits = np.unpackbits(np.bitwise_xor(mine, target), axis=1).sum(axis=1)
+        return int((bits <= distance).sum())
 
     def percent(self, rows: Collection[int]) -> float:
         """The share of the query, in percent, that these rows make up."""

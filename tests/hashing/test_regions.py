@@ -15,6 +15,7 @@ from reclaim.errors import HashFormatError
 from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.pdq import pdq_from_luma
 from reclaim.hashing.regions import (
+    BAND,
     CENTRE_COLUMNS,
     HASHES_PER_FRAME,
     MAX_PAYLOAD_BYTES,
@@ -69,14 +70,25 @@ def test_the_hashes_cover_the_whole_frame_its_centres_and_its_quadrants_in_order
     assert [hashes[c] for c in QUADRANT_COLUMNS] == [
         pdq_from_luma(np.ascontiguousarray(q)) for q in quadrants
     ]
+    assert hashes[BAND] == pdq_from_luma(np.ascontiguousarray(luma[:216]))  # the top 80%
 
 
-def test_a_cropped_copy_lies_near_a_centre_and_a_marked_one_near_three_quadrants(
+def _captioned(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """A line of white text with a dark outline near the bottom, as burnt-in subtitles."""
+    height, width = luma.shape
+    captioned = luma.copy()
+    line = captioned[height * 82 // 100 : height * 95 // 100, width // 8 : width * 7 // 8]
+    line[:] = 20
+    line[2:-2, ::3] = 235
+    return captioned
+
+
+def test_edited_copies_lie_near_a_centre_three_quadrants_or_the_top_band(
     photos: list[Path],
 ) -> None:
     # Resampling a fine texture (the brick wall) can move a hash a few bits past 31:
     # nearly every photo, not every one.
-    cropped, whole, marked = {5: 0, 10: 0}, 0, 0
+    cropped, whole, marked, captioned, captioned_whole = {5: 0, 10: 0}, 0, 0, 0, 0
     for photo in photos[:8]:
         luma = _luma(photo)
         hashes = region_hashes(luma, pdq_from_luma(luma))
@@ -87,8 +99,12 @@ def test_a_cropped_copy_lies_near_a_centre_and_a_marked_one_near_three_quadrants
         mark = region_hashes(_marked(luma), pdq_from_luma(_marked(luma)))
         near = [_distance(mark[c].hex, hashes[c].hex) <= 31 for c in QUADRANT_COLUMNS]
         marked += near[0] and near[2] and near[3]  # all but the top right
-    assert cropped[5] >= 7 and cropped[10] >= 7 and marked >= 7
+        caption = region_hashes(_captioned(luma), pdq_from_luma(_captioned(luma)))
+        captioned += _distance(caption[BAND].hex, hashes[BAND].hex) <= 31
+        captioned_whole += _distance(caption[WHOLE].hex, hashes[WHOLE].hex) <= 31
+    assert cropped[5] >= 7 and cropped[10] >= 7 and marked >= 7 and captioned >= 7
     assert whole <= 1  # what the centres are for
+    assert captioned_whole < captioned  # and the band
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +157,7 @@ def _payload(regions: VideoRegions) -> bytes:
         (lambda p: struct.pack("<3sBI", b"RVR", 1, 0), "at least one frame"),
         (lambda p: p[:8] + struct.pack("<d", float("nan")) + p[16:], "timestamp"),
         (lambda p: p[:8] + struct.pack("<d", -1.0) + p[16:], "timestamp"),
-        (lambda p: p[: 8 + 8 + 224] + b"\x65" + p[8 + 8 + 225 :], "quality"),
+        (lambda p: p[: 8 + 8 + 256] + b"\x65" + p[8 + 8 + 257 :], "quality"),
         (lambda p: b"\x00" * (MAX_PAYLOAD_BYTES + 1), "more than a regions payload may take"),
     ],
 )

@@ -7,9 +7,11 @@ import pytest
 
 from reclaim.hashing.base import PdqHash
 from reclaim.hashing.regions import (
+    BAND,
     CENTRE_COLUMNS,
     HASHES_PER_FRAME,
     QUADRANT_COLUMNS,
+    QUADRANT_QUALITY,
     WHOLE,
     VideoRegions,
     regions_from_payload,
@@ -183,8 +185,9 @@ def _random_regions(rng: np.random.Generator, frames: int) -> np.ndarray:
 
 #: How each query frame is made from a registered frame: its whole hash near the
 #: registered whole hash or a centre's (a cropped copy); three or two quadrants near
-#: (a marked copy), the rest unrelated; or nothing like it.
-_MODES = ("whole", "centre", "three quadrants", "two quadrants", "unrelated")
+#: (a marked copy), the rest unrelated; or nothing like it; or its top band near (a
+#: subtitled copy).
+_MODES = ("whole", "centre", "three quadrants", "two quadrants", "unrelated", "band")
 
 
 def _copy_of(
@@ -202,11 +205,13 @@ def _copy_of(
             near = 3 if mode.startswith("three") else 2
             for column in QUADRANT_COLUMNS[:near]:
                 codes[number, column] = _flipped(frame[column][None], 10, rng)[0]
+        elif mode == "band":
+            codes[number, BAND] = _flipped(frame[BAND][None], 10, rng)[0]
     regions = _regions(codes, every=1.0)
     return regions.wholes(), regions
 
 
-def test_regions_match_by_whole_centre_or_three_quadrants_as_the_plain_form_does() -> None:
+def test_regions_match_by_whole_centre_band_or_three_quadrants_as_the_plain_form_does() -> None:
     rng = np.random.default_rng(21)
     lists = {ident: _random_regions(rng, int(rng.integers(6, 30))) for ident in range(40, 60)}
     index = VideoIndex()
@@ -220,9 +225,10 @@ def test_regions_match_by_whole_centre_or_three_quadrants_as_the_plain_form_does
             plain = index.search_reference(query, regions=regions, query_threshold=threshold)
             assert fast == plain
         [match] = index.search(query, regions=regions, query_threshold=0.0)
-        # Whole, centre and three quadrants: 6 of the 10 frames; two quadrants are not enough.
-        assert (match.ident, match.by_regions, match.query_percent) == (ident, True, 60.0)
-        assert match.target_percent == pytest.approx(100 * 6 / len(lists[ident]))
+        # Whole, centre, band and three quadrants: 7 of the 10 frames (two quadrants are
+        # not enough), each near a registered frame of its own.
+        assert (match.ident, match.by_regions, match.query_percent) == (ident, True, 70.0)
+        assert match.target_percent == pytest.approx(100 * 7 / len(lists[ident]))
         # Without the query's regions, quadrants cannot vote: whole and centres alone.
         [alone] = index.search(query, query_threshold=0.0)
         assert alone.query_percent == 40.0
@@ -240,11 +246,32 @@ def test_poor_region_hashes_never_match_or_vote() -> None:
     assert index.search(query, regions=regions, query_threshold=0.0) == []
     query, regions = _copy_of(codes, ["three quadrants"] * 4, rng)
     assert len(index.search(query, regions=regions)) == 1
-    poor_quadrant = regions.quality.copy()
-    poor_quadrant[:, QUADRANT_COLUMNS[0]] = 10  # the query's: two good quadrants left
-    poorer = VideoRegions(regions.timestamps, regions.codes, poor_quadrant)
-    assert index.search(query, regions=poorer, query_threshold=0.0) == []
-    assert index.search_reference(query, regions=poorer, query_threshold=0.0) == []
+
+    def poor(columns: list[int], to: int = 10) -> VideoRegions:
+        quality = regions.quality.copy()
+        quality[:, columns] = to
+        return VideoRegions(regions.timestamps, regions.codes, quality)
+
+    # Three quadrants near, only one of good quality (flat sky and wall): they count.
+    flat = poor(list(QUADRANT_COLUMNS[:2]))
+    assert len(index.search(query, regions=flat, query_threshold=0.0)) == 1
+    assert index.search(query, regions=flat) == index.search_reference(query, regions=flat)
+    # Three near, none of good quality: nothing counts. A dim quarter (quality 30 or more,
+    # under vPDQ's 50) anchors them; a flat one does not.
+    flattest = poor(list(QUADRANT_COLUMNS[:3]))
+    assert index.search(query, regions=flattest, query_threshold=0.0) == []
+    assert index.search_reference(query, regions=flattest, query_threshold=0.0) == []
+    dim, flatter = (poor(list(QUADRANT_COLUMNS[:3]), to) for to in (QUADRANT_QUALITY, 25))
+    assert (
+        len(index.search(query, regions=dim))
+        == len(index.search_reference(query, regions=dim))
+        == 1
+    )
+    assert index.search(query, regions=flatter, query_threshold=0.0) == []
+    # A band near but of poor quality counts no more than a poor centre.
+    query, regions = _copy_of(codes, ["band"] * 4, rng)
+    assert len(index.search(query, regions=regions)) == 1
+    assert index.search(query, regions=poor([BAND]), query_threshold=0.0) == []
     with pytest.raises(ValueError, match="3 frames' regions for 4 query frames"):
         index.search(query, regions=_regions(regions.codes[:3]))
 
