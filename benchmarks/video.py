@@ -436,9 +436,11 @@ class _Reclaim:
         query = fingerprint_bytes(data, "query.bin", options).video
         if query is None:
             return set()
-        plain = options_for(self.settings)
+        closer = options_for(
+            self.settings, seconds_per_hash=self.settings.video_register_seconds_per_hash
+        )
         found = self.matcher.match(
-            [], video=query, video_again=lambda: fingerprint_bytes(data, "query.bin", plain).video
+            [], video=query, video_again=lambda: fingerprint_bytes(data, "query.bin", closer).video
         ).matches
         return {self.videos[m.signal_id] for m in found}
 

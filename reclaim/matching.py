@@ -44,6 +44,7 @@ from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
 from reclaim.hashing.regions import VideoRegions, regions_from_payload
 from reclaim.hashing.video import (
+    CONTAINED_PERCENT,
     NEAR_QUERY_PERCENT,
     QUERY_MATCH_PERCENT,
     FrameHash,
@@ -402,11 +403,13 @@ class Matcher:
         """Matches for the signals of one piece of content, for its local features
         (``views``: ``keypoints.query_views`` of the image) and for a video's frames
         (``video``, matched by vPDQ's rules, each frame also by its picture inside black
-        bars) where given. A video sampled at its key frames (with spans) that comes near
-        a registered video without matching it, or that meets registrations too sparse
-        for key frames, is looked at again as ``video_again()`` samples it (vPDQ's way;
-        called without any lock held, and ``None`` if that failed): the matches of both
-        looks count."""
+        bars) where given. A video that comes near a registered video without matching it
+        (``NEAR_QUERY_PERCENT``), or that was sampled at its key frames and meets
+        registrations too sparse for them, is looked at again as ``video_again()``
+        samples it (as densely as registrations; called without any lock held, and
+        ``None`` if that failed): the matches of both looks count, and at the second look
+        a query that holds most of a registered video (``CONTAINED_PERCENT`` of its
+        frames) matches it too."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -447,12 +450,12 @@ class Matcher:
                 alternatives=video.trimmed,
                 spans=video.spans,
                 regions=video.regions,
-                query_threshold=NEAR_QUERY_PERCENT if keyed else QUERY_MATCH_PERCENT,
+                query_threshold=NEAR_QUERY_PERCENT,
                 groups=eligible,
             )
             sparse = keyed and not self._videos.dense  # a sparse list came since sampling
         matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
-        if not keyed or again is None or (len(matches) == len(found) and not sparse):
+        if again is None or (len(matches) == len(found) and not sparse):
             return matches
         try:
             second = again()  # a full decode: no lock held
@@ -467,9 +470,15 @@ class Matcher:
                 alternatives=second.trimmed,
                 spans=second.spans,
                 regions=second.regions,
+                query_threshold=NEAR_QUERY_PERCENT,
                 groups=eligible,
             )
-        return merge_video_matches(matches, more)
+        held = [
+            m
+            for m in more
+            if m.query_percent >= QUERY_MATCH_PERCENT or m.target_percent >= CONTAINED_PERCENT
+        ]
+        return merge_video_matches(matches, held)
 
     def _searchable_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:
         """The banks whose images (or videos) a feature search may consider: enabled, seen

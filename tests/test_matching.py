@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -591,3 +592,28 @@ def test_malformed_regions_written_behind_the_store_are_skipped(store: Store) ->
         )
     matcher = Matcher(store)
     assert matcher.match([], video=registered.query).matches == []
+
+
+def test_a_second_look_matches_a_copy_that_holds_most_of_a_registered_video(
+    store: Store,
+) -> None:
+    photo = photo_paths()
+    frames, other = pan_frames(photo[0], 60), pan_frames(photo[3], 60)
+    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
+    ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
+    matcher = Matcher(store)
+
+    def looks(data: bytes) -> tuple[VideoQuery, Callable[[], VideoQuery]]:
+        first = fingerprint_video(data, "copy", sampling=Sampling.KEYS).query
+        return first, lambda: fingerprint_video(data, "copy", seconds_per_hash=0.25).query
+
+    # The whole video and 2 s of another: a quarter of the copy is foreign (short of
+    # vPDQ's 80%), and every registered frame is in it.
+    first, again = looks(encode_video([*frames, *other[:20]]))
+    assert matcher.match([], video=first).matches == []
+    [match] = matcher.match([], video=first, video_again=again).matches
+    assert match.signal_id == next(iter(ids.values()))
+    assert match.query_percent == pytest.approx(75.0, abs=5) and match.target_percent >= 80
+    # Half of it and as much of another: near, but holding only half of the video.
+    first, again = looks(encode_video([*frames[:30], *other[:30]]))
+    assert matcher.match([], video=first, video_again=again).matches == []

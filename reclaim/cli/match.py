@@ -44,7 +44,7 @@ def match(
             "--plain",
             help="Match by whole-image PDQ and exact hashes only, not by local features "
             "(faster; misses cropped, framed, turned and captioned copies); sample videos "
-            "as vPDQ does, one frame a second, not at their key frames.",
+            "as vPDQ does, one frame a second, not at their key frames, and look once.",
         ),
     ] = False,
 ) -> None:
@@ -54,11 +54,13 @@ def match(
     file's rotations and mirror image and its local features: a keypoints match gives
     "inliers", the corners one transform explains. A video is matched by its frames
     (vPDQ's rules): a vpdq match gives "query_percent" and "target_percent", the shares
-    of its frames and of the registered video's that match. While every registered video
-    was sampled densely (as bank add registers them), a video is sampled at its key
-    frames, and query_percent is the share of its time that matches (a video whose key
-    frames come near a registered video without matching it is checked again one frame
-    a second).
+    of its frames and of the registered video's that match; a video_regions match, the
+    same by the registered frames' region hashes (cropped, marked, subtitled copies).
+    While every registered video was sampled densely (as bank add registers them), a
+    video is sampled at its key frames, and query_percent is the share of its time that
+    matches. A video that comes near a registered video without matching it (half its
+    frames) is checked again, sampled as densely as registrations: then it also matches
+    a registered video 80% of whose frames it holds (other material spliced in).
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -69,10 +71,12 @@ def match(
     limit = settings.match_threshold if threshold is None else threshold
     # No local features held: the upload's own would find nothing.
     robust = not plain and matcher.holds_features
-    # vPDQ's sampling: a second look's, and --plain's.
+    # vPDQ's sampling: --plain's (which takes no second look), and a second look's, as
+    # densely as registrations.
     every = options_for(
         settings, dihedral=not plain, query_features=robust, video_sampling=Sampling.EVERY
     )
+    closer = replace(every, seconds_per_hash=settings.video_register_seconds_per_hash)
     options = every
     failed = 0
     with writer(OutputFormat.JSON, ()) as out:
@@ -94,7 +98,7 @@ def match(
                 limit,
                 views=result.views or (),
                 video=result.video,
-                video_again=partial(_video_of, item, every),
+                video_again=None if plain else partial(_video_of, item, closer),
             )
             record: dict[str, object] = {
                 "path": result.path,

@@ -60,6 +60,11 @@ MAX_KEY_GAP: Final = 5.0
 #: less than the query threshold, is looked at again as vPDQ samples it: key frames are
 #: few, and a copy with a few seconds spliced in can fall just short through them.
 NEAR_QUERY_PERCENT: Final = 50.0
+#: A second look, sampled as densely as registrations, that finds at least this share of
+#: a registered video's frames in a query matching it at least ``NEAR_QUERY_PERCENT``
+#: is a match too: the query holds the video, with other material spliced in (vPDQ's
+#: query share alone sits on its threshold when a fifth of the copy is foreign).
+CONTAINED_PERCENT: Final = 80.0
 #: Registrations sampled at most this many seconds apart (on average) let a query be
 #: sampled at its key frames: a registered frame then lies near each of them.
 DENSE_GAP: Final = 0.75

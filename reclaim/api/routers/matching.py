@@ -62,7 +62,8 @@ _MATCH_FORM: dict[str, Any] = {
             "type": "boolean",
             "default": False,
             "description": "Match by whole-image PDQ and exact hashes only, not local features; "
-            "sample a video as vPDQ does, one frame a second, not at its key frames.",
+            "sample a video as vPDQ does, one frame a second, not at its key frames, and "
+            "look once.",
         },
     },
 }
@@ -183,7 +184,12 @@ async def _match_upload(
         await form.close()
     check_size(data, source, options.limits)
     fingerprint = await run_in_threadpool(fingerprint_bytes, data, source, options)
-    every = replace(options, video_sampling=Sampling.EVERY)
+    # A second look samples as densely as registrations (none for plain, vPDQ's rules).
+    closer = replace(
+        options,
+        video_sampling=Sampling.EVERY,
+        seconds_per_hash=state.settings.video_register_seconds_per_hash,
+    )
     result = await _match(
         state,
         principal,
@@ -192,7 +198,7 @@ async def _match_upload(
         threshold,
         views=fingerprint.views or (),
         video=fingerprint.video,
-        video_again=lambda: fingerprint_bytes(data, source, every).video,
+        video_again=None if plain else lambda: fingerprint_bytes(data, source, closer).video,
     )
     matches, suppressed = _public(result)
     return MatchResponse(
