@@ -34,6 +34,7 @@ import argparse
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -456,16 +457,17 @@ class _Reclaim:
         finds them: sampled as the matcher asks, looked at again as it asks."""
         from reclaim.hashing.files import fingerprint_bytes, options_for  # noqa: PLC0415
 
-        options = options_for(self.settings, video_sampling=self.matcher.video_sampling)
+        every = options_for(self.settings, query_regions=True)
+        options = replace(every, video_sampling=self.matcher.video_sampling)
         query = fingerprint_bytes(data, "query.bin", options).video
         if query is None:
             return set()
-        closer = options_for(
-            self.settings, seconds_per_hash=self.settings.video_register_seconds_per_hash
-        )
-        found = self.matcher.match(
-            [], video=query, video_again=lambda: fingerprint_bytes(data, "query.bin", closer).video
-        ).matches
+        closer = replace(every, seconds_per_hash=self.settings.video_register_seconds_per_hash)
+
+        def again(dense: bool) -> Any:
+            return fingerprint_bytes(data, "query.bin", closer if dense else every).video
+
+        found = self.matcher.match([], video=query, video_again=again).matches
         return {self.videos[m.signal_id] for m in found}
 
 

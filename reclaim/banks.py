@@ -103,8 +103,8 @@ class SignalView:
 @dataclass(frozen=True, slots=True)
 class ExportChange:
     """A changed signal as a partner mirroring the bank applies it. ``payload`` (base64)
-    only for an active keypoints or vpdq signal: any other status tells the partner to
-    delete."""
+    only for an active keypoints, vpdq or video_regions signal: any other status tells
+    the partner to delete."""
 
     id: int
     type: str
@@ -278,9 +278,10 @@ def add_signals(
     principal: Principal | None = None,
 ) -> AddReport:
     """Store signals sent as ``{"type", "value", "quality"?, "source"?, "payload"?}`` items
-    (``payload``: a keypoints signal's local features, or a vpdq signal's frames as vPDQ's
-    JSON list, in base64; the value is its SHA-256). Bad items are reported by index and
-    skipped; the good ones are stored together."""
+    (``payload``: a keypoints signal's local features, a vpdq signal's frames as vPDQ's
+    JSON list, or a video_regions signal's region hashes, in base64; the value is its
+    SHA-256). Bad items are reported by index and skipped; the good ones are stored
+    together."""
     accepted: list[NewSignal] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -467,8 +468,8 @@ def export_bank(
     store: Store, bank_name: str, *, actor: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every signal of a bank as a record, in id order (a read of case data: audited); a
-    keypoints or vpdq signal's record carries its ``payload`` in base64, whatever its
-    status."""
+    keypoints, vpdq or video_regions signal's record carries its ``payload`` in base64,
+    whatever its status."""
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         AuditRepository(session).audit_append(

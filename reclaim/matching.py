@@ -44,6 +44,7 @@ from reclaim.hashing.base import SignalType, normalise_signal
 from reclaim.hashing.keypoints import Features, features_from_bytes, features_to_bytes
 from reclaim.hashing.regions import VideoRegions, regions_from_payload
 from reclaim.hashing.video import (
+    CONTAINED_FRAMES,
     CONTAINED_PERCENT,
     NEAR_QUERY_PERCENT,
     QUERY_MATCH_PERCENT,
@@ -152,6 +153,12 @@ class _Found(NamedTuple):
     inliers: int | None = None
     query_percent: float | None = None
     target_percent: float | None = None
+
+
+def _holds(match: VideoMatch) -> bool:
+    """Whether a query sampled as densely as registrations holds most of a registered
+    video: enough of its frames, and enough of them for that to mean something."""
+    return match.target_percent >= CONTAINED_PERCENT and match.target_frames >= CONTAINED_FRAMES
 
 
 def _wanted_payloads(changes: Sequence[SignalChange]) -> list[int]:
@@ -398,18 +405,20 @@ class Matcher:
         *,
         views: Sequence[Features] = (),
         video: VideoQuery | None = None,
-        video_again: Callable[[], VideoQuery | None] | None = None,
+        video_again: Callable[[bool], VideoQuery | None] | None = None,
     ) -> MatchResult:
         """Matches for the signals of one piece of content, for its local features
         (``views``: ``keypoints.query_views`` of the image) and for a video's frames
         (``video``, matched by vPDQ's rules, each frame also by its picture inside black
-        bars) where given. A video that comes near a registered video without matching it
-        (``NEAR_QUERY_PERCENT``), or that was sampled at its key frames and meets
-        registrations too sparse for them, is looked at again as ``video_again()``
-        samples it (as densely as registrations; called without any lock held, and
-        ``None`` if that failed): the matches of both looks count, and at the second look
-        a query that holds most of a registered video (``CONTAINED_PERCENT`` of its
-        frames) matches it too."""
+        bars) where given. A video sampled at its key frames that comes near a registered
+        video without matching it (``NEAR_QUERY_PERCENT``) is looked at again as
+        ``video_again(True)`` samples it, as densely as registrations: the matches of both
+        looks count, and at that look a query that holds most of a registered video
+        (``CONTAINED_PERCENT`` of its frames, ``CONTAINED_FRAMES`` at least) matches it
+        too. One that meets registrations too sparse for key frames (a list that came
+        since it was sampled) is looked at again as ``video_again(False)`` samples it, as
+        vPDQ does. ``video_again`` is called without any lock held, and gives ``None`` if
+        that failed."""
         if self._follower is None:
             if time.monotonic() - self._synced_at > self.max_lag:
                 self.sync()
@@ -440,7 +449,7 @@ class Matcher:
     def _video_matches(
         self,
         video: VideoQuery,
-        again: Callable[[], VideoQuery | None] | None,
+        again: Callable[[bool], VideoQuery | None] | None,
         eligible: set[int],
     ) -> list[VideoMatch]:
         keyed = bool(video.spans)
@@ -450,15 +459,17 @@ class Matcher:
                 alternatives=video.trimmed,
                 spans=video.spans,
                 regions=video.regions,
-                query_threshold=NEAR_QUERY_PERCENT,
+                query_threshold=NEAR_QUERY_PERCENT if keyed else QUERY_MATCH_PERCENT,
                 groups=eligible,
             )
             sparse = keyed and not self._videos.dense  # a sparse list came since sampling
         matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
-        if again is None or (len(matches) == len(found) and not sparse):
+        if not keyed or again is None or (len(matches) == len(found) and not sparse):
             return matches
+        # Against a one-a-second list, vPDQ's own sampling; else as dense as registrations.
+        dense = not sparse
         try:
-            second = again()  # a full decode: no lock held
+            second = again(dense)  # a full decode: no lock held
         except Exception:  # whatever went wrong, the first look's outcome stands
             logger.warning("a video's second look failed; its first look stands", exc_info=True)
             return matches
@@ -473,11 +484,7 @@ class Matcher:
                 query_threshold=NEAR_QUERY_PERCENT,
                 groups=eligible,
             )
-        held = [
-            m
-            for m in more
-            if m.query_percent >= QUERY_MATCH_PERCENT or m.target_percent >= CONTAINED_PERCENT
-        ]
+        held = [m for m in more if m.query_percent >= QUERY_MATCH_PERCENT or (dense and _holds(m))]
         return merge_video_matches(matches, held)
 
     def _searchable_banks(self, names: Sequence[str] | None, viewer: Viewer | None) -> set[int]:

@@ -443,16 +443,16 @@ def test_a_key_frame_query_near_a_video_is_looked_at_again_as_vpdq_samples(
     copy = spliced_copy(frames, insert)
     keys = fingerprint_video(copy, "copy", sampling=Sampling.KEYS).query
     assert keys.spans == (3.0, 3.0)  # the key frames: the copy's start, and the insert
-    looks: list[str] = []
+    looks: list[bool] = []
 
-    def again() -> VideoQuery | None:
-        looks.append("again")
-        return fingerprint_video(copy, "copy").query
+    def again(dense: bool) -> VideoQuery | None:
+        looks.append(dense)
+        return fingerprint_video(copy, "copy", seconds_per_hash=0.25 if dense else 1.0).query
 
     assert matcher.match([], video=keys).matches == []  # half its time: short of 80%
     [match] = matcher.match([], video=keys, video_again=again).matches
-    assert looks == ["again"] and match.signal_id == ids[next(iter(ids))]
-    assert match.query_percent == pytest.approx(100 * 5 / 6)
+    assert looks == [True] and match.signal_id == ids[next(iter(ids))]  # as registrations
+    assert match.query_percent == pytest.approx(90.0)  # 27 of its 30 frames
     # Far from every video, or matched at the first look: no second look.
     unrelated = fingerprint_video(encode_video(insert), "other", sampling=Sampling.KEYS).query
     whole = fingerprint_video(encode_video(frames, options={"g": "20"}), "whole",
@@ -469,10 +469,10 @@ def test_a_key_frame_query_near_a_video_is_looked_at_again_as_vpdq_samples(
     both = matcher.match([], video=keys, video_again=again).matches
     assert sorted(m.signal_id for m in both) == sorted([*ids.values(), *copy_id.values()])
 
-    def broken() -> VideoQuery | None:
+    def broken(dense: bool) -> VideoQuery | None:
         raise RuntimeError("decoder gave out")
 
-    for failing in (broken, lambda: None):
+    for failing in (broken, lambda dense: None):
         kept = matcher.match([], video=keys, video_again=failing).matches
         assert [m.signal_id for m in kept] == list(copy_id.values())
     # A one-a-second list registered after the query was sampled at its key frames.
@@ -480,7 +480,7 @@ def test_a_key_frame_query_near_a_video_is_looked_at_again_as_vpdq_samples(
     _fill(store, "S", "survivor", [_vpdq_signal(_video(2))])
     matcher.sync()
     matcher.match([], video=whole, video_again=again)
-    assert looks == ["again"]
+    assert looks == [False]  # as vPDQ samples, as that list was
 
 
 def test_a_vpdq_digest_alone_is_not_a_query(store: Store) -> None:
@@ -603,9 +603,14 @@ def test_a_second_look_matches_a_copy_that_holds_most_of_a_registered_video(
     ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
     matcher = Matcher(store)
 
-    def looks(data: bytes) -> tuple[VideoQuery, Callable[[], VideoQuery]]:
+    def looks(data: bytes) -> tuple[VideoQuery, Callable[[bool], VideoQuery]]:
         first = fingerprint_video(data, "copy", sampling=Sampling.KEYS).query
-        return first, lambda: fingerprint_video(data, "copy", seconds_per_hash=0.25).query
+        return (
+            first,
+            lambda dense: (
+                fingerprint_video(data, "copy", seconds_per_hash=0.25 if dense else 1.0).query
+            ),
+        )
 
     # The whole video and 2 s of another: a quarter of the copy is foreign (short of
     # vPDQ's 80%), and every registered frame is in it.
@@ -617,3 +622,25 @@ def test_a_second_look_matches_a_copy_that_holds_most_of_a_registered_video(
     # Half of it and as much of another: near, but holding only half of the video.
     first, again = looks(encode_video([*frames[:30], *other[:30]]))
     assert matcher.match([], video=first, video_again=again).matches == []
+
+
+def test_a_registered_video_of_a_few_frames_is_not_held_by_a_query_that_shows_them(
+    store: Store,
+) -> None:
+    photo = photo_paths()
+    frames, other = pan_frames(photo[0], 12), pan_frames(photo[3], 12)
+    registered = fingerprint_video(encode_video(frames), "short", seconds_per_hash=0.25)
+    assert len(registered.frames) == 6  # fewer than CONTAINED_FRAMES
+    _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
+    matcher = Matcher(store)
+    data = encode_video([*frames, *other], key_frames={0, 12})
+    first = fingerprint_video(data, "copy", sampling=Sampling.KEYS).query
+    looks: list[bool] = []
+
+    def again(dense: bool) -> VideoQuery:
+        looks.append(dense)
+        return fingerprint_video(data, "copy", seconds_per_hash=0.25).query
+
+    # Half the copy is the whole registered video: near, held, but by 6 frames only.
+    assert matcher.match([], video=first, video_again=again).matches == []
+    assert looks == [True]

@@ -135,13 +135,16 @@ def add(
         bool,
         typer.Option(
             "--plain",
-            help="Store whole-image PDQ and exact hashes only, not the local features that "
-            "find cropped, framed, turned or captioned copies.",
+            help="Store whole-image PDQ and exact hashes only (and a video's frames), not "
+            "the local features that find cropped, framed, turned or captioned copies "
+            "of an image, nor the region hashes that find cropped, marked and subtitled "
+            "copies of a video.",
         ),
     ] = False,
 ) -> None:
     """Fingerprint files and store only their fingerprints in the bank: PDQ, MD5, SHA-256
-    and local features (keypoints) of an image; MD5, SHA-256 and frames (vpdq) of a video.
+    and local features (keypoints) of an image; MD5, SHA-256, frames (vpdq, one every
+    0.25 s) and their region hashes (video_regions) of a video.
 
     Prints one line per file with the ids of its signals. Exit status 1 if any file
     could not be hashed (the others are stored).

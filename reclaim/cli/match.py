@@ -44,7 +44,9 @@ def match(
             "--plain",
             help="Match by whole-image PDQ and exact hashes only, not by local features "
             "(faster; misses cropped, framed, turned and captioned copies); sample videos "
-            "as vPDQ does, one frame a second, not at their key frames, and look once.",
+            "as vPDQ does, one frame a second, not at their key frames, look once, and "
+            "match them by whole frames (registered region hashes still find cropped "
+            "copies, not marked or subtitled ones).",
         ),
     ] = False,
 ) -> None:
@@ -58,9 +60,10 @@ def match(
     same by the registered frames' region hashes (cropped, marked, subtitled copies).
     While every registered video was sampled densely (as bank add registers them), a
     video is sampled at its key frames, and query_percent is the share of its time that
-    matches. A video that comes near a registered video without matching it (half its
-    frames) is checked again, sampled as densely as registrations: then it also matches
-    a registered video 80% of whose frames it holds (other material spliced in).
+    matches. A video whose key frames come near a registered video without matching it
+    (half its time) is checked again, sampled as densely as registrations: then it also
+    matches a registered video 80% (and 8 frames at least) of whose frames it holds
+    (other material spliced in).
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -71,10 +74,14 @@ def match(
     limit = settings.match_threshold if threshold is None else threshold
     # No local features held: the upload's own would find nothing.
     robust = not plain and matcher.holds_features
-    # vPDQ's sampling: --plain's (which takes no second look), and a second look's, as
-    # densely as registrations.
+    # vPDQ's sampling: --plain's (whole frames, one look) and a second look's against a
+    # one-a-second list; or a second look as dense as registrations.
     every = options_for(
-        settings, dihedral=not plain, query_features=robust, video_sampling=Sampling.EVERY
+        settings,
+        dihedral=not plain,
+        query_features=robust,
+        query_regions=not plain,
+        video_sampling=Sampling.EVERY,
     )
     closer = replace(every, seconds_per_hash=settings.video_register_seconds_per_hash)
     options = every
@@ -98,7 +105,7 @@ def match(
                 limit,
                 views=result.views or (),
                 video=result.video,
-                video_again=None if plain else partial(_video_of, item, closer),
+                video_again=None if plain else partial(_video_again, item, closer, every),
             )
             record: dict[str, object] = {
                 "path": result.path,
@@ -110,6 +117,13 @@ def match(
             out.send(record)
     matcher.save_snapshot()
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _video_again(
+    path: Path, closer: FingerprintOptions, every: FingerprintOptions, dense: bool
+) -> VideoQuery | None:
+    """A second look at a video: as densely as registrations, or as vPDQ samples."""
+    return _video_of(path, closer if dense else every)
 
 
 def _video_of(path: Path, options: FingerprintOptions) -> VideoQuery | None:

@@ -56,6 +56,9 @@ class FingerprintOptions:
     keypoints: bool = False
     #: Local features to match with (``query_views``; kept out of the record).
     query_features: bool = False
+    #: A video's region hashes to match with (its frames' quadrants and top bands; kept
+    #: out of the record).
+    query_regions: bool = False
     #: A video's frames are hashed this many seconds apart (vPDQ's sampling).
     seconds_per_hash: float = SECONDS_PER_HASH
     #: Which of a video's frames are hashed (``Sampling.KEYS`` for a quick query).
@@ -216,6 +219,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         source,
         seconds_per_hash=options.seconds_per_hash,
         sampling=options.video_sampling,
+        regions=options.keypoints or options.query_regions,
         register=options.keypoints,
         limits=options.video_limits,
     )
@@ -229,7 +233,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         vpdq=video.frames,
         # Left out when no frame could ever match by them (as a flat image's features).
         video_regions=regions_payload(video.regions)
-        if options.keypoints and len(distinct_rows(video.regions))
+        if options.keypoints and video.regions is not None and len(distinct_rows(video.regions))
         else None,
         video=video.query,
         duration=round(video.duration, 3),

@@ -28,7 +28,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
@@ -65,6 +65,9 @@ NEAR_QUERY_PERCENT: Final = 50.0
 #: is a match too: the query holds the video, with other material spliced in (vPDQ's
 #: query share alone sits on its threshold when a fifth of the copy is foreign).
 CONTAINED_PERCENT: Final = 80.0
+#: ... and at least this many of its distinct frames (2 s of a registration every 0.25 s):
+#: a registered video of a frame or two is not held by a query that shows one of them.
+CONTAINED_FRAMES: Final = 8
 #: Registrations sampled at most this many seconds apart (on average) let a query be
 #: sampled at its key frames: a registered frame then lies near each of them.
 DENSE_GAP: Final = 0.75
@@ -264,8 +267,8 @@ class VideoFingerprint:
     #: under vPDQ's even sampling, where each frame counts once.
     spans: tuple[float, ...]
     #: Each frame's region hashes (``hashing.regions``), for a ``video_regions`` signal
-    #: and for a query to match registered regions by.
-    regions: VideoRegions
+    #: and for a query to match registered regions by; ``None`` where not asked for.
+    regions: VideoRegions | None
     duration: float
     frame_count: int
     frame_rate: float
@@ -288,6 +291,7 @@ def fingerprint_video(
     seconds_per_hash: float = SECONDS_PER_HASH,
     sampling: Sampling = Sampling.EVERY,
     max_key_gap: float = MAX_KEY_GAP,
+    regions: bool = True,
     register: bool = False,
     limits: VideoLimits | None = None,
 ) -> VideoFingerprint:
@@ -298,11 +302,9 @@ def fingerprint_video(
     frame is at most ``max_key_gap`` seconds on, and samples like vPDQ (the key frame
     too) through longer stretches; it is for queries, several times faster where key
     frames come often, and best matched against registrations sampled more densely.
-    ``register``: the frames are to be registered, so their region hashes include the
-    centres' (``regions.region_hashes``)."""
+    ``regions``: hash each frame's regions too (``regions.region_hashes``); ``register``:
+    the frames are to be registered, so those include the centres'."""
     import av  # noqa: PLC0415 - FFmpeg is loaded only when a video is decoded
-
-    from reclaim.hashing.regions import VideoRegions, region_hashes  # noqa: PLC0415 - builds on this module
 
     limits = limits or VideoLimits()
     if not data:
@@ -319,20 +321,11 @@ def fingerprint_video(
         width, height = stream.codec_context.width, stream.codec_context.height
         every = max(1, int(seconds_per_hash * rate))
         most_frames = math.ceil(limits.max_seconds * rate) + 1
-        frames: list[FrameHash] = []
-        trimmed: list[FrameHash | None] = []
-        regions: list[tuple[float, tuple[PdqHash, ...]]] = []
+        kept = _Kept(regions=regions, register=register)
 
         def keep(frame: Any, number: int) -> None:
             _check_frame(source, frame.width, frame.height, limits)
-            luma = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
-            whole = pdq_from_luma(luma)
-            frames.append(FrameHash(whole, number / rate))
-            regions.append((number / rate, region_hashes(luma, whole, centres=register)))
-            inside = inside_bars(luma)
-            trimmed.append(
-                None if inside is None else FrameHash(pdq_from_luma(inside), number / rate)
-            )
+            kept.add(np.asarray(frame.to_ndarray(format="gray"), np.uint8), number / rate)
 
         def bound(count: int) -> None:
             if count > most_frames:
@@ -368,15 +361,15 @@ def fingerprint_video(
                     bound(count)
         except av.FFmpegError as exc:
             raise CorruptMedia(source, f"video stream cannot be decoded ({_reason(exc)})") from None
-        if not frames:
+        if not kept.frames:
             raise CorruptMedia(source, "the video stream holds no decodable frame")
         codec = stream.codec_context.name
     exact = exact_hashes(data)
     return VideoFingerprint(
-        frames=tuple(frames),
-        trimmed=tuple(trimmed),
-        spans=_spans(frames, count / rate) if sampling is Sampling.KEYS else (),
-        regions=VideoRegions.stack(regions),
+        frames=tuple(kept.frames),
+        trimmed=tuple(kept.trimmed),
+        spans=_spans(kept.frames, count / rate) if sampling is Sampling.KEYS else (),
+        regions=kept.regions_hashed(),
         duration=count / rate,
         frame_count=count,
         frame_rate=rate,
@@ -386,6 +379,32 @@ def fingerprint_video(
         md5=exact.md5,
         sha256=exact.sha256,
     )
+
+
+@dataclass
+class _Kept:
+    """The sampled frames' hashes so far: whole, inside black bars, and regions."""
+
+    regions: bool
+    register: bool
+    frames: list[FrameHash] = field(default_factory=list)
+    trimmed: list[FrameHash | None] = field(default_factory=list)
+    parts: list[tuple[float, tuple[PdqHash, ...]]] = field(default_factory=list)
+
+    def add(self, luma: NDArray[np.uint8], timestamp: float) -> None:
+        from reclaim.hashing.regions import region_hashes  # noqa: PLC0415 - builds on this
+
+        whole = pdq_from_luma(luma)
+        self.frames.append(FrameHash(whole, timestamp))
+        if self.regions:
+            self.parts.append((timestamp, region_hashes(luma, whole, centres=self.register)))
+        inside = inside_bars(luma)
+        self.trimmed.append(None if inside is None else FrameHash(pdq_from_luma(inside), timestamp))
+
+    def regions_hashed(self) -> VideoRegions | None:
+        from reclaim.hashing.regions import VideoRegions  # noqa: PLC0415 - builds on this
+
+        return VideoRegions.stack(self.parts) if self.regions else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ class VideoMatch:
     target_percent: float
     #: Whether the match is with a video's region hashes (a ``video_regions`` signal).
     by_regions: bool = False
+    #: How many of the registered video's distinct frames the query matched.
+    target_frames: int = 0
 
 
 class VideoIndex:
@@ -239,10 +241,15 @@ class VideoIndex:
             if groups is not None and self._group[ident] not in groups:
                 continue
             query_percent = rows.percent(hit_rows)
-            target_percent = 100.0 * len(target_hits[ident]) / self._rows[ident]
-            if query_percent >= query_threshold and target_percent >= target_threshold:
+            hit = len(target_hits[ident])
+            target_percent = 100.0 * hit / self._rows[ident]
+            if (
+                query_percent > 0
+                and query_percent >= query_threshold
+                and target_percent >= target_threshold
+            ):
                 by_regions = ident in self._regions
-                matches.append(VideoMatch(ident, query_percent, target_percent, by_regions))
+                matches.append(VideoMatch(ident, query_percent, target_percent, by_regions, hit))
         return _ranked(matches)
 
     def _placed_pairs(self, rows: _QueryRows, distance: int) -> set[tuple[int, int]]:
@@ -293,13 +300,14 @@ class VideoIndex:
             if not rows.count or not near.shape[1]:
                 continue
             query_percent = rows.percent(np.flatnonzero(near.any(axis=1)).tolist())
-            target_percent = 100.0 * int(near.any(axis=0).sum()) / near.shape[1]
+            hit = int(near.any(axis=0).sum())
+            target_percent = 100.0 * hit / near.shape[1]
             if (
                 query_percent > 0
                 and query_percent >= query_threshold
                 and (target_percent >= target_threshold)
             ):
-                matches.append(VideoMatch(ident, query_percent, target_percent, by_regions))
+                matches.append(VideoMatch(ident, query_percent, target_percent, by_regions, hit))
         return _ranked(matches)
 
 

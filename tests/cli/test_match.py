@@ -164,3 +164,19 @@ def test_a_marked_copy_matches_the_region_hashes_reclaim_hash_gave(
     assert code == 0
     [match] = found["matches"]  # the logo moves too many frames' whole hashes for vPDQ
     assert match["type"] == "video_regions" and match["query_percent"] >= 80.0
+
+
+def test_a_copy_holding_a_registered_video_is_found_at_a_second_look_not_with_plain(
+    sqlite_url: str, photos: list[Path], tmp_path: Path
+) -> None:
+    frames, other = pan_frames(photos[0], 60), pan_frames(photos[3], 20)
+    original, copy = tmp_path / "original.mp4", tmp_path / "copy.mp4"
+    original.write_bytes(encode_video(frames))
+    copy.write_bytes(encode_video([*frames, *other]))  # a quarter of it another video's
+    _lines(sqlite_url, "bank", "create", "S", "--kind", "survivor")
+    _lines(sqlite_url, "bank", "add", "S", str(original))
+    code, [found] = _lines(sqlite_url, "match", str(copy))
+    assert code == 0 and {m["type"] for m in found["matches"]} == {"vpdq", "video_regions"}
+    assert all(m["target_percent"] >= 80.0 > m["query_percent"] for m in found["matches"])
+    code, [plain] = _lines(sqlite_url, "match", "--plain", str(copy))
+    assert code == 0 and plain["matches"] == []  # vPDQ's rules: 6 of its 8 seconds

@@ -157,6 +157,7 @@ def _payload(regions: VideoRegions) -> bytes:
         (lambda p: struct.pack("<3sBI", b"RVR", 1, 0), "at least one frame"),
         (lambda p: p[:8] + struct.pack("<d", float("nan")) + p[16:], "timestamp"),
         (lambda p: p[:8] + struct.pack("<d", -1.0) + p[16:], "timestamp"),
+        (lambda p: p[:8] + struct.pack("<d", float("inf")) + p[16:], "timestamp"),
         (lambda p: p[: 8 + 8 + 256] + b"\x65" + p[8 + 8 + 257 :], "quality"),
         (lambda p: b"\x00" * (MAX_PAYLOAD_BYTES + 1), "more than a regions payload may take"),
     ],

@@ -54,8 +54,6 @@ def encode_video(
         stream = output.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        # One encoder thread: threaded x264 output varies from run to run, and tests
-        # compare the fingerprints of separate encodes of the same frames.
         stream.options = dict(options or {})
         sound = output.add_stream("aac", rate=8000) if audio else None
         for number, pixels in enumerate(frames):

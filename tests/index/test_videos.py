@@ -89,7 +89,7 @@ def test_videos_are_replaced_removed_and_kept_to_their_groups(
     index.remove([1, 999])
     assert 1 not in index and len(index) == 29 and index.search(query) == []
     index.add([(2, query)])  # id 2 now holds video 1's frames
-    assert index.search(query) == [VideoMatch(2, 100.0, 100.0)]
+    assert index.search(query) == [VideoMatch(2, 100.0, 100.0, target_frames=len(videos[1]))]
     index.add([(3, _frames(videos[3], quality=10))])  # nothing it holds can match
     assert 3 in index and index.search(_frames(videos[3])) == []
 
@@ -173,7 +173,7 @@ def _regions(
 ) -> VideoRegions:
     """Regions of ``codes`` ((frames, HASHES_PER_FRAME, 32)) sampled ``every`` s apart."""
     return VideoRegions(
-        np.arange(len(codes)) * every,
+        np.arange(len(codes), dtype=np.float64) * every,
         codes,
         np.broadcast_to(np.asarray(quality, np.uint8), codes.shape[:2]).copy(),
     )
@@ -300,3 +300,57 @@ def test_regions_lists_are_removed_replaced_and_saved_apart_from_vpdq_lists() ->
     assert index.dense
     index.add_regions([(4, _regions(codes, every=1.0))])
     assert not index.dense
+
+
+def test_removing_every_video_leaves_nothing_behind() -> None:
+    rng = np.random.default_rng(24)
+    index = VideoIndex()
+    index.add_regions(
+        [(1, _regions(_random_regions(rng, 9))), (2, _regions(_random_regions(rng, 3)))]
+    )
+    index.add([(3, _frames(rng.integers(0, 256, (5, 32), dtype=np.uint8)))])
+    index.add_regions([(1, _regions(_random_regions(rng, 4)))])  # replaced
+    index.remove([1, 2, 3])
+    assert len(index) == 0 and len(index._index) == 0
+    assert not any(len(placed) for placed in index._placed.values())
+    held = (index._owner, index._row_of, index._frame_of, index._placed_ids, index._rows)
+    assert not any(held)
+
+
+def test_search_equals_its_plain_form_over_random_libraries_and_queries() -> None:
+    """Regions and vPDQ lists mixed, replaced and removed; queries with repeated whole
+    hashes (different quadrants), alternatives, spans, groups and poor hashes."""
+    rng = np.random.default_rng(25)
+    matched = 0
+    for _ in range(40):
+        index = VideoIndex()
+        lists = {ident: _random_regions(rng, int(rng.integers(1, 12))) for ident in range(8)}
+        qualities = {
+            i: rng.choice([10, 35, 60, 100], codes.shape[:2]) for i, codes in lists.items()
+        }
+        groups = {ident: int(rng.integers(0, 3)) for ident in lists}
+        for ident, codes in lists.items():
+            if ident % 3:
+                index.add_regions([(ident, _regions(codes, qualities[ident]))], groups)
+            else:
+                index.add([(ident, _frames(codes[:, WHOLE]))], groups)
+        index.remove([int(rng.integers(0, 8))])
+        target = lists[int(rng.integers(0, 8))]
+        modes = [_MODES[int(m)] for m in rng.integers(0, len(_MODES), 8)]
+        query, regions = _copy_of(target, modes, rng)
+        query[3] = FrameHash(query[0].pdq, query[3].timestamp)  # a repeated whole hash
+        regions.quality[:] = rng.choice([10, 35, 60, 100], regions.quality.shape)
+        alternatives = [
+            None if rng.random() < 0.5 else query[int(rng.integers(0, 8))] for _ in query
+        ]
+        spans = tuple(float(s) for s in rng.choice([0.5, 1.0, 3.0], len(query)))
+        for threshold in (0.0, 50.0, 80.0):
+            for chosen in (None, {0, 1}):
+                found, plain = (
+                    search(query, alternatives=alternatives, spans=spans, regions=regions,
+                           query_threshold=threshold, groups=chosen)
+                    for search in (index.search, index.search_reference)
+                )  # fmt: skip
+                matched += bool(found)
+                assert found == plain
+    assert matched >= 40  # of 240 searches: the comparison is not of empty lists

@@ -62,8 +62,9 @@ _MATCH_FORM: dict[str, Any] = {
             "type": "boolean",
             "default": False,
             "description": "Match by whole-image PDQ and exact hashes only, not local features; "
-            "sample a video as vPDQ does, one frame a second, not at its key frames, and "
-            "look once.",
+            "sample a video as vPDQ does, one frame a second, not at its key frames, look "
+            "once, and match it by whole frames (registered region hashes still find "
+            "cropped copies, not marked or subtitled ones).",
         },
     },
 }
@@ -107,7 +108,7 @@ async def _match(
     *,
     views: Sequence[Features] = (),
     video: VideoQuery | None = None,
-    video_again: Callable[[], VideoQuery | None] | None = None,
+    video_again: Callable[[bool], VideoQuery | None] | None = None,
 ) -> MatchResult:
     chosen = state.settings.match_threshold if threshold is None else threshold
     if views or video is not None:  # a feature or video search: off the event loop
@@ -177,6 +178,7 @@ async def _match_upload(
             state.options,
             dihedral=not plain,
             query_features=robust,
+            query_regions=not plain,
             video_sampling=Sampling.EVERY if plain else state.matcher.video_sampling,
         )
         data, source = await upload_bytes(form, options)
@@ -184,12 +186,14 @@ async def _match_upload(
         await form.close()
     check_size(data, source, options.limits)
     fingerprint = await run_in_threadpool(fingerprint_bytes, data, source, options)
-    # A second look samples as densely as registrations (none for plain, vPDQ's rules).
-    closer = replace(
-        options,
-        video_sampling=Sampling.EVERY,
-        seconds_per_hash=state.settings.video_register_seconds_per_hash,
-    )
+    # A second look (none for plain, vPDQ's rules) samples as densely as registrations,
+    # or as vPDQ does against a one-a-second list.
+    every = replace(options, video_sampling=Sampling.EVERY)
+    closer = replace(every, seconds_per_hash=state.settings.video_register_seconds_per_hash)
+
+    def again(dense: bool) -> VideoQuery | None:
+        return fingerprint_bytes(data, source, closer if dense else every).video
+
     result = await _match(
         state,
         principal,
@@ -198,7 +202,7 @@ async def _match_upload(
         threshold,
         views=fingerprint.views or (),
         video=fingerprint.video,
-        video_again=None if plain else lambda: fingerprint_bytes(data, source, closer).video,
+        video_again=None if plain else again,
     )
     matches, suppressed = _public(result)
     return MatchResponse(
