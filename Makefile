@@ -34,6 +34,7 @@ format: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	bash scripts/install-vpdq.sh $(BIN)/python || echo "vpdq not installed: benchmarks/video.py measures Reclaim alone"
+	bash scripts/install-tmk.sh $(BIN)/python || echo "tmkpy not installed: benchmarks/video.py leaves TMK out"
 	$(BIN)/python benchmarks/hashing.py
 	$(BIN)/python benchmarks/index.py
 	$(BIN)/python benchmarks/store.py

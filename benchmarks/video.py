@@ -9,8 +9,12 @@ photo after another, four seconds each, at 360p, 720p and 1080p. They are kept i
 bench`` runs, installs them), by vpdq, both at one frame a second, on every core, and by
 Reclaim at the video's key frames (``Sampling.KEYS``, how ``reclaim match`` samples a
 query when the banks hold dense registrations), and as ``reclaim bank add`` registers it
-(a frame every 0.25 s, with region hashes). Printed: seconds per minute of video, the
-ratios, and how far Reclaim's frame hashes lie from vpdq's at the same timestamps.
+(a frame every 0.25 s, with region hashes); and, when ``tmkpy`` is installed
+(``scripts/install-tmk.sh``, which ``make bench`` runs: it builds with SWIG and reads
+videos through an ffmpeg program), by TMK at its default 15 frames a second. Printed:
+seconds per minute of video, the ratios, and how far Reclaim's frame hashes lie from
+vpdq's at the same timestamps. TMK's recall is not measured: its scores compare whole
+videos, not frames, and need thresholds of their own.
 
 ``--recall N`` measures instead what each finds: N registered videos (20 s, and a 3-minute
 version of each, 480p at 15 frames a second, five corpus photos each) and N unrelated ones
@@ -162,6 +166,31 @@ def vpdq_frames(path: Path) -> list[tuple[float, str, int]] | None:
         return None
     frames = vpdq.computeHash(str(path), seconds_per_hash=1)
     return [(f.timestamp, f.hex, f.quality) for f in frames]
+
+
+def tmk_frames(path: Path) -> int | None:
+    """TMK's hash of the video (``tmkpy``, which reads it through an ffmpeg program at
+    TMK's default 15 frames a second); the frames it took, or ``None`` if not installed."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    try:
+        import tmkpy  # noqa: PLC0415
+    except ImportError:
+        return None
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return None
+    # The ffmpeg it runs reports progress on the inherited stderr: silenced meanwhile.
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            features = tmkpy.hashVideo(str(path), ffmpeg)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return int(features.getFrameFeatureCount())
 
 
 def _timed(function: Any, path: Path, rounds: int) -> tuple[float, Any]:
@@ -478,6 +507,51 @@ def _as_frames(pairs: list[tuple[float, str]]) -> list[Any]:
     return [FrameHash(PdqHash(pdq, quality), timestamp) for timestamp, pdq, quality in pairs]
 
 
+def speed_row(
+    height: int, path: Path, rounds: int, minutes: float
+) -> tuple[list[str], dict[str, Any]]:
+    """One line of the speed table, and its entry in the JSON report."""
+    ours_s, ours = _timed(reclaim_frames, path, rounds)
+    keys_s, keys = _timed(reclaim_key_frames, path, rounds)
+    register_s, registered = _timed(reclaim_registration, path, rounds)
+    theirs_s, theirs = _timed(vpdq_frames, path, rounds)
+    tmk_s, tmk = _timed(tmk_frames, path, rounds)
+    row = [
+        f"{height}p",
+        f"{ours_s / minutes:.2f}",
+        str(len(ours)),
+        f"{keys_s / minutes:.2f}",
+        str(len(keys)),
+        f"{register_s / minutes:.2f}",
+        str(registered),
+    ]
+    entry: dict[str, Any] = {
+        "reclaim_s_per_minute": ours_s / minutes,
+        "frames": len(ours),
+        "reclaim_keys_s_per_minute": keys_s / minutes,
+        "key_frames": len(keys),
+        "registration_s_per_minute": register_s / minutes,
+        "registered_frames": registered,
+    }
+    if theirs is None:
+        row += ["not installed", "", "", ""]
+    else:
+        apart = _distances(ours, theirs)
+        row += [
+            f"{theirs_s / minutes:.2f}",
+            f"{theirs_s / ours_s:.2f}x",
+            f"{theirs_s / keys_s:.1f}x",
+            f"{np.mean(apart):.1f} / {max(apart)}" if apart else "no common timestamps",
+        ]
+        entry |= {"vpdq_s_per_minute": theirs_s / minutes, "bits_apart": apart}
+    if tmk is None:
+        row += ["not installed", ""]
+    else:
+        row += [f"{tmk_s / minutes:.2f}", f"{tmk_s / keys_s:.1f}x"]
+        entry |= {"tmk_s_per_minute": tmk_s / minutes, "tmk_frames": tmk}
+    return row, entry
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="length of each test video")
@@ -497,7 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="with --recall: comma-separated edits")
     args = parser.parse_args(argv)
     print("Machine")
-    for key, value in machine_info(["numpy", "av", "vpdq"]).items():
+    for key, value in machine_info(["numpy", "av", "vpdq", "tmkpy"]).items():
         print(f"  {key + ':':12} {value}")
     photos = corpus()
     if args.recall:
@@ -523,38 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"making {path.name} ...", flush=True)
             make_video(path, photos, size, args.seconds)
         minutes = args.seconds / 60
-        ours_s, ours = _timed(reclaim_frames, path, args.rounds)
-        keys_s, keys = _timed(reclaim_key_frames, path, args.rounds)
-        register_s, registered = _timed(reclaim_registration, path, args.rounds)
-        theirs_s, theirs = _timed(vpdq_frames, path, args.rounds)
-        row = [
-            f"{height}p",
-            f"{ours_s / minutes:.2f}",
-            str(len(ours)),
-            f"{keys_s / minutes:.2f}",
-            str(len(keys)),
-            f"{register_s / minutes:.2f}",
-            str(registered),
-        ]
-        entry: dict[str, Any] = {
-            "reclaim_s_per_minute": ours_s / minutes,
-            "frames": len(ours),
-            "reclaim_keys_s_per_minute": keys_s / minutes,
-            "key_frames": len(keys),
-            "registration_s_per_minute": register_s / minutes,
-            "registered_frames": registered,
-        }
-        if theirs is None:
-            row += ["not installed", "", "", ""]
-        else:
-            apart = _distances(ours, theirs)
-            row += [
-                f"{theirs_s / minutes:.2f}",
-                f"{theirs_s / ours_s:.2f}x",
-                f"{theirs_s / keys_s:.1f}x",
-                f"{np.mean(apart):.1f} / {max(apart)}" if apart else "no common timestamps",
-            ]
-            entry |= {"vpdq_s_per_minute": theirs_s / minutes, "bits_apart": apart}
+        row, entry = speed_row(height, path, args.rounds, minutes)
         rows.append(row)
         if args.decode:
             for lever, (options, skip_frame) in DECODE_LEVERS.items():
@@ -578,6 +621,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "vpdq / Reclaim",
             "vpdq / key frames",
             "bits apart mean / max",
+            "tmk s/min",
+            "tmk / key frames",
         ],
         rows,
     )
