@@ -454,13 +454,8 @@ class Matcher:
     ) -> list[VideoMatch]:
         keyed = bool(video.spans)
         with self._videos_lock:
-            found = self._videos.search(
-                video.frames,
-                alternatives=video.trimmed,
-                spans=video.spans,
-                regions=video.regions,
-                query_threshold=NEAR_QUERY_PERCENT if keyed else QUERY_MATCH_PERCENT,
-                groups=eligible,
+            found = self._videos.search_query(
+                video, NEAR_QUERY_PERCENT if keyed else QUERY_MATCH_PERCENT, eligible
             )
             sparse = keyed and not self._videos.dense  # a sparse list came since sampling
         matches = [m for m in found if m.query_percent >= QUERY_MATCH_PERCENT]
@@ -476,14 +471,7 @@ class Matcher:
         if second is None or not second.frames:
             return matches
         with self._videos_lock:
-            more = self._videos.search(
-                second.frames,
-                alternatives=second.trimmed,
-                spans=second.spans,
-                regions=second.regions,
-                query_threshold=NEAR_QUERY_PERCENT,
-                groups=eligible,
-            )
+            more = self._videos.search_query(second, NEAR_QUERY_PERCENT, eligible)
         held = [m for m in more if m.query_percent >= QUERY_MATCH_PERCENT or (dense and _holds(m))]
         return merge_video_matches(matches, held)
 

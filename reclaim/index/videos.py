@@ -46,6 +46,7 @@ from reclaim.hashing.video import (
     QUERY_MATCH_PERCENT,
     TARGET_MATCH_PERCENT,
     FrameHash,
+    VideoQuery,
     frames_from_payload,
     frames_payload,
     unique_codes,
@@ -251,6 +252,20 @@ class VideoIndex:
                 by_regions = ident in self._regions
                 matches.append(VideoMatch(ident, query_percent, target_percent, by_regions, hit))
         return _ranked(matches)
+
+    def search_query(
+        self, query: VideoQuery, query_threshold: float, groups: Collection[int] | None
+    ) -> list[VideoMatch]:
+        """``search`` for a video's frames as ``video.fingerprint_video`` gives them
+        (``VideoFingerprint.query``): with their alternatives, spans and regions."""
+        return self.search(
+            query.frames,
+            alternatives=query.trimmed,
+            spans=query.spans,
+            regions=query.regions,
+            query_threshold=query_threshold,
+            groups=groups,
+        )
 
     def _placed_pairs(self, rows: _QueryRows, distance: int) -> set[tuple[int, int]]:
         """The (query row, regions list's row) pairs that match by top band or quadrants."""
