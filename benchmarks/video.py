@@ -136,7 +136,8 @@ def reclaim_frames(path: Path, keys: bool = False) -> list[tuple[float, str]]:
     from reclaim.hashing.video import Sampling, fingerprint_video  # noqa: PLC0415
 
     sampling = Sampling.KEYS if keys else Sampling.EVERY
-    video = fingerprint_video(path.read_bytes(), str(path), sampling=sampling)
+    # With its frames' regions, as a query against banks holding region hashes.
+    video = fingerprint_video(path.read_bytes(), str(path), sampling=sampling, regions=True)
     return [(frame.timestamp, frame.pdq.hex) for frame in video.frames]
 
 

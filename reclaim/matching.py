@@ -162,8 +162,8 @@ def _holds(match: VideoMatch) -> bool:
 
 
 def _wanted_payloads(changes: Sequence[SignalChange]) -> list[int]:
-    """The keypoints and vpdq signals among ``changes`` that will be held (so need their
-    payloads)."""
+    """The keypoints, vpdq and video_regions signals among ``changes`` that will be held
+    (so need their payloads)."""
     return [c.id for c in changes if holds_live_payload(c.type, c.status)]
 
 
@@ -492,6 +492,12 @@ class Matcher:
     def holds_features(self) -> bool:
         """Whether any local features are held (if not, a query need not compute its own)."""
         return len(self._features) > 0
+
+    @property
+    def holds_regions(self) -> bool:
+        """Whether any video's region hashes are held (if not, a query video need not
+        hash its frames' regions)."""
+        return self._videos.holds_regions
 
     def _match(
         self,

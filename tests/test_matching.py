@@ -432,7 +432,7 @@ def test_queries_are_sampled_at_key_frames_only_against_dense_registrations(
     assert matcher.video_sampling is Sampling.KEYS
 
 
-def test_a_key_frame_query_near_a_video_is_looked_at_again_as_vpdq_samples(
+def test_a_key_frame_query_near_a_video_is_looked_at_again_as_densely_as_registrations(
     store: Store,
 ) -> None:
     photo = photo_paths()
@@ -644,3 +644,33 @@ def test_a_registered_video_of_a_few_frames_is_not_held_by_a_query_that_shows_th
     # Half the copy is the whole registered video: near, held, but by 6 frames only.
     assert matcher.match([], video=first, video_again=again).matches == []
     assert looks == [True]
+
+
+def test_only_a_dense_second_look_holds_and_only_key_frame_queries_look_twice(
+    store: Store,
+) -> None:
+    photo = photo_paths()
+    frames, other = pan_frames(photo[0], 120), pan_frames(photo[3], 40)
+    # A one-a-second list of 12 s: the index is sparse (queries sampled as vPDQ does).
+    registered = fingerprint_video(encode_video(frames), "original")
+    _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
+    matcher = Matcher(store)
+    assert matcher.video_sampling is Sampling.EVERY
+    data = encode_video([*frames, *other], key_frames={0, 40, 80, 120})
+    looks: list[bool] = []
+
+    def again(dense: bool) -> VideoQuery:
+        looks.append(dense)
+        every = 0.25 if dense else 1.0
+        return fingerprint_video(data, "copy", seconds_per_hash=every).query
+
+    # Sampled as vPDQ does: 12 of its 16 frames (75%), all 12 registered: a near miss
+    # that holds the video, but vPDQ's own sampling looks once.
+    plain = fingerprint_video(data, "copy").query
+    assert matcher.match([], video=plain, video_again=again).matches == []
+    assert looks == []
+    # Sampled at its key frames (as before the list came): looked at again as vPDQ
+    # samples, where holding the video does not count.
+    keys = fingerprint_video(data, "copy", sampling=Sampling.KEYS).query
+    assert matcher.match([], video=keys, video_again=again).matches == []
+    assert looks == [False]

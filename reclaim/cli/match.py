@@ -63,7 +63,8 @@ def match(
     matches. A video whose key frames come near a registered video without matching it
     (half its time) is checked again, sampled as densely as registrations: then it also
     matches a registered video 80% (and 8 frames at least) of whose frames it holds
-    (other material spliced in).
+    (other material spliced in). One sampled at its key frames just before a
+    one-a-second list reached the banks is checked again one frame a second.
 
     Exit status 0 when every file was checked (matched or not), 1 when some could not
     be read.
@@ -80,7 +81,7 @@ def match(
         settings,
         dihedral=not plain,
         query_features=robust,
-        query_regions=not plain,
+        query_regions=not plain and matcher.holds_regions,
         video_sampling=Sampling.EVERY,
     )
     closer = replace(every, seconds_per_hash=settings.video_register_seconds_per_hash)

@@ -219,7 +219,7 @@ def _video_fingerprint(data: bytes, source: str, options: FingerprintOptions) ->
         source,
         seconds_per_hash=options.seconds_per_hash,
         sampling=options.video_sampling,
-        regions=options.keypoints or options.query_regions,
+        regions=options.query_regions,
         register=options.keypoints,
         limits=options.video_limits,
     )

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -57,8 +58,9 @@ SECONDS_PER_HASH: Final = 1.0
 #: seconds on.
 MAX_KEY_GAP: Final = 5.0
 #: A key-frame query matching at least this share of a registered video's time, but
-#: less than the query threshold, is looked at again as vPDQ samples it: key frames are
-#: few, and a copy with a few seconds spliced in can fall just short through them.
+#: less than the query threshold, is looked at again, sampled as densely as
+#: registrations: key frames are few, and a copy with a few seconds spliced in can fall
+#: just short through them.
 NEAR_QUERY_PERCENT: Final = 50.0
 #: A second look, sampled as densely as registrations, that finds at least this share of
 #: a registered video's frames in a query matching it at least ``NEAR_QUERY_PERCENT``
@@ -291,7 +293,7 @@ def fingerprint_video(
     seconds_per_hash: float = SECONDS_PER_HASH,
     sampling: Sampling = Sampling.EVERY,
     max_key_gap: float = MAX_KEY_GAP,
-    regions: bool = True,
+    regions: bool = False,
     register: bool = False,
     limits: VideoLimits | None = None,
 ) -> VideoFingerprint:
@@ -302,9 +304,13 @@ def fingerprint_video(
     frame is at most ``max_key_gap`` seconds on, and samples like vPDQ (the key frame
     too) through longer stretches; it is for queries, several times faster where key
     frames come often, and best matched against registrations sampled more densely.
-    ``regions``: hash each frame's regions too (``regions.region_hashes``); ``register``:
-    the frames are to be registered, so those include the centres'."""
+    ``regions``: hash each frame's regions too (``regions.region_hashes``: what a query
+    needs against registered regions); ``register``: the frames are to be registered, so
+    their regions include the centres'."""
     import av  # noqa: PLC0415 - FFmpeg is loaded only when a video is decoded
+
+    # Here, not at the top: that module builds on this one.
+    from reclaim.hashing.regions import VideoRegions, region_hashes  # noqa: PLC0415
 
     limits = limits or VideoLimits()
     if not data:
@@ -321,7 +327,7 @@ def fingerprint_video(
         width, height = stream.codec_context.width, stream.codec_context.height
         every = max(1, int(seconds_per_hash * rate))
         most_frames = math.ceil(limits.max_seconds * rate) + 1
-        kept = _Kept(regions=regions, register=register)
+        kept = _Kept(partial(region_hashes, centres=register) if regions or register else None)
 
         def keep(frame: Any, number: int) -> None:
             _check_frame(source, frame.width, frame.height, limits)
@@ -369,7 +375,7 @@ def fingerprint_video(
         frames=tuple(kept.frames),
         trimmed=tuple(kept.trimmed),
         spans=_spans(kept.frames, count / rate) if sampling is Sampling.KEYS else (),
-        regions=kept.regions_hashed(),
+        regions=VideoRegions.stack(kept.parts) if kept.region_hasher else None,
         duration=count / rate,
         frame_count=count,
         frame_rate=rate,
@@ -383,28 +389,21 @@ def fingerprint_video(
 
 @dataclass
 class _Kept:
-    """The sampled frames' hashes so far: whole, inside black bars, and regions."""
+    """The sampled frames' hashes so far: whole, inside black bars, and (with a
+    ``region_hasher``, ``regions.region_hashes`` or a partial of it) regions."""
 
-    regions: bool
-    register: bool
+    region_hasher: Callable[[NDArray[np.uint8], PdqHash], tuple[PdqHash, ...]] | None
     frames: list[FrameHash] = field(default_factory=list)
     trimmed: list[FrameHash | None] = field(default_factory=list)
     parts: list[tuple[float, tuple[PdqHash, ...]]] = field(default_factory=list)
 
     def add(self, luma: NDArray[np.uint8], timestamp: float) -> None:
-        from reclaim.hashing.regions import region_hashes  # noqa: PLC0415 - builds on this
-
         whole = pdq_from_luma(luma)
         self.frames.append(FrameHash(whole, timestamp))
-        if self.regions:
-            self.parts.append((timestamp, region_hashes(luma, whole, centres=self.register)))
+        if self.region_hasher is not None:
+            self.parts.append((timestamp, self.region_hasher(luma, whole)))
         inside = inside_bars(luma)
         self.trimmed.append(None if inside is None else FrameHash(pdq_from_luma(inside), timestamp))
-
-    def regions_hashed(self) -> VideoRegions | None:
-        from reclaim.hashing.regions import VideoRegions  # noqa: PLC0415 - builds on this
-
-        return VideoRegions.stack(self.parts) if self.regions else None
 
 
 @dataclass(frozen=True, slots=True)

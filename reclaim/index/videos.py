@@ -190,6 +190,11 @@ class VideoIndex:
             self._sparse.discard(ident)
 
     @property
+    def holds_regions(self) -> bool:
+        """Whether any regions list is held (a query's own regions can match only then)."""
+        return bool(self._regions)
+
+    @property
     def dense(self) -> bool:
         """Whether every video held was sampled at most ``DENSE_GAP`` seconds apart, so a
         query sampled at its key frames finds a registered frame near each of them."""

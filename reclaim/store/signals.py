@@ -50,8 +50,8 @@ class SignalChange:
 
 
 def holds_live_payload(signal_type: str, status: str) -> bool:
-    """Whether a signal's payload is still wanted: an active ``keypoints`` or ``vpdq``
-    signal's (what the matcher loads and a partner's export carries)."""
+    """Whether a signal's payload is still wanted: an active ``keypoints``, ``vpdq`` or
+    ``video_regions`` signal's (what the matcher loads and a partner's export carries)."""
     return signal_type in PAYLOAD_TYPES and status == SignalStatus.ACTIVE.value
 
 

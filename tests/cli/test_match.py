@@ -164,6 +164,9 @@ def test_a_marked_copy_matches_the_region_hashes_reclaim_hash_gave(
     assert code == 0
     [match] = found["matches"]  # the logo moves too many frames' whole hashes for vPDQ
     assert match["type"] == "video_regions" and match["query_percent"] >= 80.0
+    # --plain matches by whole frames: the registered regions' quadrants are not asked.
+    code, [plain] = _lines(sqlite_url, "match", "--plain", str(copy))
+    assert code == 0 and plain["matches"] == []
 
 
 def test_a_copy_holding_a_registered_video_is_found_at_a_second_look_not_with_plain(

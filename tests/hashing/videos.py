@@ -54,7 +54,9 @@ def encode_video(
         stream = output.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        stream.options = dict(options or {})
+        # One encoder thread: x264's threads can split the work differently from run to
+        # run, and tests compare separate encodes of the same frames.
+        stream.options = {"threads": "1", **(options or {})}
         sound = output.add_stream("aac", rate=8000) if audio else None
         for number, pixels in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(yuv420(pixels), format="yuv420p")

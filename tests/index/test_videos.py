@@ -313,8 +313,9 @@ def test_removing_every_video_leaves_nothing_behind() -> None:
     index.remove([1, 2, 3])
     assert len(index) == 0 and len(index._index) == 0
     assert not any(len(placed) for placed in index._placed.values())
-    held = (index._owner, index._row_of, index._frame_of, index._placed_ids, index._rows)
-    assert not any(held)
+    held = (index._owner, index._row_of, index._frame_of, index._placed_ids, index._rows,
+            index._group, index._frame_ids, index._payloads, index._regions)  # fmt: skip
+    assert not any(held) and index.dense and not index.holds_regions
 
 
 def test_search_equals_its_plain_form_over_random_libraries_and_queries() -> None:

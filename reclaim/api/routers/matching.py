@@ -178,7 +178,7 @@ async def _match_upload(
             state.options,
             dihedral=not plain,
             query_features=robust,
-            query_regions=not plain,
+            query_regions=not plain and state.matcher.holds_regions,
             video_sampling=Sampling.EVERY if plain else state.matcher.video_sampling,
         )
         data, source = await upload_bytes(form, options)
