@@ -71,7 +71,7 @@ def hash_command(
             "--keypoints",
             help="Also print the signals that find edited copies: an image's local features "
             "(keypoints, base64, about 13 KB), a video's region hashes (video_regions, "
-            "base64, about 360 characters a frame); JSON only. `reclaim bank import` stores them.",
+            "base64, about 540 characters a frame); JSON only. `reclaim bank import` stores them.",
         ),
     ] = False,
     seconds_per_hash: Annotated[

@@ -1,20 +1,21 @@
 """Region hashes of video frames: Reclaim's companion to vPDQ for cropped and marked copies.
 
 A vPDQ frame hash is the PDQ hash of the whole frame, and PDQ is sensitive to what the
-frame holds at its edges: a copy zoomed in by 10% (a centred crop), carrying a logo in a
-corner or burnt-in subtitles moves many frames more than 31 bits from the original's. So
-beside each registered frame's whole hash Reclaim keeps seven more PDQ hashes of parts
-of it:
+frame holds at its edges: a copy zoomed in by 10% (a centred crop), cut to hide a corner,
+carrying a logo in a corner or burnt-in subtitles moves many frames more than 31 bits
+from the original's. So beside each registered frame's whole hash Reclaim keeps eleven
+more PDQ hashes of parts of it:
 
-- the centre 90% and 80% of the frame (``CENTRE_MARGINS``: 5% and 10% off each side):
-  the whole hash of a copy cropped by that much lies near them;
+- the centre 90% and 80% of the frame (``CENTRE_MARGINS``: 5% and 10% off each side),
+  and the 90% of it at each corner (``CORNER_SHARE``: 10% off two sides): the whole hash
+  of a copy cropped so lies near them;
 - its four quadrants: a logo or a sticker over one of them leaves three as they were;
 - its top 80% (``BAND``): subtitles sit below it.
 
 A query frame then matches a registered frame when
 
 - its whole hash (or its picture inside black bars) lies within the distance threshold
-  of the registered frame's whole hash or of one of its centres, or
+  of the registered frame's whole hash or of one of its crops (centres and corners), or
 - its top band lies within it of the registered frame's top band, or
 - at least ``MIN_QUADRANTS`` of its quadrants each lie within it of the registered
   frame's quadrant in the same place, one of them at least of ``QUADRANT_QUALITY`` on
@@ -23,11 +24,11 @@ A query frame then matches a registered frame when
 
 Otherwise every hash counts only at vPDQ's quality threshold or above, and percentages
 follow vPDQ's rules (``index.videos.VideoIndex`` matches by them). A query needs its
-frames' quadrants and bands only (``region_hashes(centres=False)``).
+frames' quadrants and bands only (``region_hashes(crops=False)``).
 
 These hashes are Reclaim's own signal (``video_regions``): partners' vPDQ lists do not
 carry them and never need to. Its payload holds, per sampled frame, the timestamp and the
-eight hashes with their qualities (``regions_payload``; 272 bytes a frame).
+twelve hashes with their qualities (``regions_payload``; 404 bytes a frame).
 """
 
 from __future__ import annotations
@@ -51,15 +52,21 @@ from reclaim.hashing.video import (
 
 #: Percent of the frame's width and height cut off each side for each centred region.
 CENTRE_MARGINS: Final = (5, 10)
+#: Percent of the frame's width and height each corner's region keeps.
+CORNER_SHARE: Final = 90
 #: Percent of the frame's height below the top band.
 BAND_BOTTOM_MARGIN: Final = 20
 #: Columns of ``VideoRegions.codes``: the whole frame, the centres, the quadrants (top
-#: left, top right, bottom left, bottom right), then the top band.
+#: left, top right, bottom left, bottom right), the top band, then the corners (in the
+#: quadrants' order). Centres and corners are a registration's crops: a query's whole
+#: hash meets them.
 WHOLE: Final = 0
 CENTRE_COLUMNS: Final = (1, 2)
 QUADRANT_COLUMNS: Final = (3, 4, 5, 6)
 BAND: Final = 7
-HASHES_PER_FRAME: Final = 8
+CORNER_COLUMNS: Final = (8, 9, 10, 11)
+CROP_COLUMNS: Final = (*CENTRE_COLUMNS, *CORNER_COLUMNS)
+HASHES_PER_FRAME: Final = 12
 #: Quadrants that must match for a frame to match by them.
 MIN_QUADRANTS: Final = 3
 #: The quality one of them must reach on both sides. Lower than vPDQ's 50 for whole
@@ -91,8 +98,8 @@ MAX_PAYLOAD_BYTES: Final = _HEADER.size + MAX_LIST_FRAMES * _FRAME.itemsize
 @dataclass(frozen=True, slots=True, eq=False)
 class VideoRegions:
     """A video's sampled frames' region hashes: ``codes[k, c]`` is frame ``k``'s hash of
-    region ``c`` (``WHOLE``, ``CENTRE_COLUMNS``, ``QUADRANT_COLUMNS``, ``BAND``) as 32
-    bytes, and
+    region ``c`` (``WHOLE``, ``CENTRE_COLUMNS``, ``QUADRANT_COLUMNS``, ``BAND``,
+    ``CORNER_COLUMNS``) as 32 bytes, and
     ``quality[k, c]`` its PDQ quality; ``timestamps[k]`` the frame's time in seconds."""
 
     timestamps: NDArray[np.float64]
@@ -135,28 +142,31 @@ class VideoRegions:
 
 
 def region_hashes(
-    luma: NDArray[np.uint8], whole: PdqHash, *, centres: bool = True
+    luma: NDArray[np.uint8], whole: PdqHash, *, crops: bool = True
 ) -> tuple[PdqHash, ...]:
     """A frame's ``HASHES_PER_FRAME`` hashes: ``whole`` (its PDQ hash, already computed),
-    its centres', its quadrants' and its top band's. Without ``centres`` (a query's frame:
-    its whole hash is what meets registered centres) those two are left empty, of
-    quality 0."""
+    its centres', its quadrants', its top band's and its corners'. Without ``crops`` (a
+    query's frame: its whole hash is what meets registered crops) the centres and
+    corners are left empty, of quality 0."""
     height, width = luma.shape
+
+    def hashed(rows: slice, columns: slice) -> PdqHash:
+        return pdq_from_luma(np.ascontiguousarray(luma[rows, columns])) if crops else _NOTHING
+
     hashes = [whole]
     for margin in CENTRE_MARGINS:
-        if not centres:
-            hashes.append(_NOTHING)
-            continue
         top, left = height * margin // 100, width * margin // 100
-        hashes.append(
-            pdq_from_luma(np.ascontiguousarray(luma[top : height - top, left : width - left]))
-        )
+        hashes.append(hashed(slice(top, height - top), slice(left, width - left)))
     middle_row, middle_column = height // 2, width // 2
-    for rows in (slice(0, middle_row), slice(middle_row, height)):
-        for columns in (slice(0, middle_column), slice(middle_column, width)):
-            hashes.append(pdq_from_luma(np.ascontiguousarray(luma[rows, columns])))
+    halves = (slice(0, middle_row), slice(middle_row, height))
+    sides = (slice(0, middle_column), slice(middle_column, width))
+    hashes += [pdq_from_luma(np.ascontiguousarray(luma[r, c])) for r in halves for c in sides]
     band = height - height * BAND_BOTTOM_MARGIN // 100
     hashes.append(pdq_from_luma(np.ascontiguousarray(luma[:band])))
+    kept_rows, kept_columns = height * CORNER_SHARE // 100, width * CORNER_SHARE // 100
+    ends = (slice(0, kept_rows), slice(height - kept_rows, height))
+    edges = (slice(0, kept_columns), slice(width - kept_columns, width))
+    hashes += [hashed(r, c) for r in ends for c in edges]
     return tuple(hashes)
 
 

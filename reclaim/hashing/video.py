@@ -327,7 +327,7 @@ def fingerprint_video(
         width, height = stream.codec_context.width, stream.codec_context.height
         every = max(1, int(seconds_per_hash * rate))
         most_frames = math.ceil(limits.max_seconds * rate) + 1
-        kept = _Kept(partial(region_hashes, centres=register) if regions or register else None)
+        kept = _Kept(partial(region_hashes, crops=register) if regions or register else None)
 
         def keep(frame: Any, number: int) -> None:
             _check_frame(source, frame.width, frame.height, limits)

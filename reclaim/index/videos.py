@@ -12,7 +12,7 @@ against frame (without alternatives, what ``video.match_frames`` gives).
 
 A video's region hashes (``hashing.regions``, a ``video_regions`` signal) are held as a
 video of their own: each of its distinct frames is one target row, found through its
-whole and centre hashes (in the same index as vPDQ's frames), its top band (an index of
+whole and crop hashes (in the same index as vPDQ's frames), its top band (an index of
 its own), or its quadrants (one index per quadrant finds the frames with a good quadrant
 near the query's; ``MIN_QUADRANTS`` of the four are then counted frame against frame).
 """
@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from reclaim.hashing.keypoints import hamming_matrix
 from reclaim.hashing.regions import (
     BAND,
-    CENTRE_COLUMNS,
+    CROP_COLUMNS,
     MIN_QUADRANTS,
     QUADRANT_COLUMNS,
     QUADRANT_QUALITY,
@@ -78,7 +78,7 @@ class VideoIndex:
         # Each vPDQ list's frames as its signal's payload (about 80 bytes a frame, where
         # frame objects took several hundred); each regions list's arrays. And the ids of
         # their codes: a vPDQ list's unique good frames; a regions list's whole and
-        # centre hashes.
+        # crop (centre and corner) hashes.
         self._payloads: dict[int, bytes] = {}
         self._regions: dict[int, VideoRegions] = {}
         self._frame_ids: dict[int, NDArray[np.int64]] = {}
@@ -122,7 +122,7 @@ class VideoIndex:
         groups: Mapping[int, int] | None = None,
     ) -> None:
         """Register videos' region hashes under ids (as ``add`` registers vPDQ frames):
-        each distinct frame matches through its whole and centre hashes, its top band or
+        each distinct frame matches through its whole and crop hashes, its top band or
         its quadrants."""
         for ident, regions in items:
             self.remove([ident])
@@ -132,13 +132,13 @@ class VideoIndex:
             if len(rows):
                 self._index.add(row_ids, regions.codes[rows, WHOLE])
             self._frame_of.update(zip(row_ids.tolist(), rows.tolist(), strict=True))
-            for column in CENTRE_COLUMNS:
+            for column in CROP_COLUMNS:
                 good = regions.quality[rows, column] >= QUALITY_THRESHOLD
-                centre_ids = self._new_ids(int(good.sum()))
-                if len(centre_ids):
-                    self._index.add(centre_ids, regions.codes[rows[good], column])
-                self._row_of.update(zip(centre_ids.tolist(), row_ids[good].tolist(), strict=True))
-                ids.append(centre_ids)
+                crop_ids = self._new_ids(int(good.sum()))
+                if len(crop_ids):
+                    self._index.add(crop_ids, regions.codes[rows[good], column])
+                self._row_of.update(zip(crop_ids.tolist(), row_ids[good].tolist(), strict=True))
+                ids.append(crop_ids)
             placed = {}
             for column, index in self._placed.items():
                 good = regions.quality[rows, column] >= quality_floor(column)
@@ -226,7 +226,7 @@ class VideoIndex:
         ``alternatives[k]``, where given, is another hash of query frame ``k`` (its
         picture inside black bars): the frame matches by either. ``regions``, where
         given, are the query frames' region hashes: held regions lists match by their
-        top bands and quadrants too (without them, by whole and centre hashes alone)."""
+        top bands and quadrants too (without them, by whole and crop hashes alone)."""
         rows = _QueryRows(query, alternatives, spans, regions)
         if not rows.count or not len(self._index):
             return []
@@ -333,12 +333,12 @@ class VideoIndex:
 
 def _region_pairs(rows: _QueryRows, target: VideoRegions, distance: int) -> NDArray[np.bool_]:
     """Which (query row, target row) pairs match by a regions list's rules, frame against
-    frame: a query code near the target frame's whole or centre hash, the query row's top
+    frame: a query code near the target frame's whole or crop hash, the query row's top
     band near the target frame's, or enough of the query row's quadrants near the target
     frame's in the same places, one of them of good quality on both sides."""
     target_rows = distinct_rows(target)
     near = np.zeros((rows.count, len(target_rows)), bool)
-    for column in (WHOLE, *CENTRE_COLUMNS):
+    for column in (WHOLE, *CROP_COLUMNS):
         good = target.quality[target_rows, column] >= QUALITY_THRESHOLD
         near |= _by_row(
             rows, (hamming_matrix(rows.codes, target.codes[target_rows, column]) <= distance) & good

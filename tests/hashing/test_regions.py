@@ -17,6 +17,7 @@ from reclaim.hashing.pdq import pdq_from_luma
 from reclaim.hashing.regions import (
     BAND,
     CENTRE_COLUMNS,
+    CORNER_COLUMNS,
     HASHES_PER_FRAME,
     MAX_PAYLOAD_BYTES,
     QUADRANT_COLUMNS,
@@ -48,6 +49,13 @@ def _cropped(luma: NDArray[np.uint8], margin: int) -> NDArray[np.uint8]:
     return np.asarray(inside.resize((width, height), Image.Resampling.BILINEAR), np.uint8)
 
 
+def _cornered(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The frame less 10% off its right and bottom, blown up to its size."""
+    height, width = luma.shape
+    kept = Image.fromarray(luma[: height * 9 // 10, : width * 9 // 10])
+    return np.asarray(kept.resize((width, height), Image.Resampling.BILINEAR), np.uint8)
+
+
 def _marked(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """A bright box over the top-right corner, as a channel's logo."""
     height, width = luma.shape
@@ -71,6 +79,10 @@ def test_the_hashes_cover_the_whole_frame_its_centres_and_its_quadrants_in_order
         pdq_from_luma(np.ascontiguousarray(q)) for q in quadrants
     ]
     assert hashes[BAND] == pdq_from_luma(np.ascontiguousarray(luma[:216]))  # the top 80%
+    corners = [luma[:243, :432], luma[:243, 48:], luma[27:, :432], luma[27:, 48:]]  # 90% each
+    assert [hashes[c] for c in CORNER_COLUMNS] == [
+        pdq_from_luma(np.ascontiguousarray(c)) for c in corners
+    ]
 
 
 def _captioned(luma: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -88,13 +100,16 @@ def test_edited_copies_lie_near_a_centre_three_quadrants_or_the_top_band(
 ) -> None:
     # Resampling a fine texture (the brick wall) can move a hash a few bits past 31:
     # nearly every photo, not every one.
-    cropped, whole, marked, captioned, captioned_whole = {5: 0, 10: 0}, 0, 0, 0, 0
+    cropped, whole, marked, captioned, captioned_whole, cornered = {5: 0, 10: 0}, 0, 0, 0, 0, 0
     for photo in photos[:8]:
         luma = _luma(photo)
         hashes = region_hashes(luma, pdq_from_luma(luma))
         for margin, column in zip((5, 10), CENTRE_COLUMNS, strict=True):
             copy = pdq_from_luma(_cropped(luma, margin)).hex
             cropped[margin] += _distance(copy, hashes[column].hex) <= 31
+        cornered += (
+            _distance(pdq_from_luma(_cornered(luma)).hex, hashes[CORNER_COLUMNS[0]].hex) <= 31
+        )
         whole += _distance(pdq_from_luma(_cropped(luma, 10)).hex, hashes[WHOLE].hex) <= 31
         mark = region_hashes(_marked(luma), pdq_from_luma(_marked(luma)))
         near = [_distance(mark[c].hex, hashes[c].hex) <= 31 for c in QUADRANT_COLUMNS]
@@ -103,6 +118,7 @@ def test_edited_copies_lie_near_a_centre_three_quadrants_or_the_top_band(
         captioned += _distance(caption[BAND].hex, hashes[BAND].hex) <= 31
         captioned_whole += _distance(caption[WHOLE].hex, hashes[WHOLE].hex) <= 31
     assert cropped[5] >= 7 and cropped[10] >= 7 and marked >= 7 and captioned >= 7
+    assert cornered >= 7
     assert whole <= 1  # what the centres are for
     assert captioned_whole < captioned  # and the band
 
@@ -118,8 +134,8 @@ def test_a_videos_regions_follow_its_frames_and_read_back_from_their_payload(
 ) -> None:
     video = fingerprint_video(encode_video(pan_frames(photos[0], 30)), "pan.mp4", regions=True)
     assert video.regions is not None and len(video.regions) == len(video.frames) == 3
-    # A query's frames leave their centres out: its whole hash is what meets them.
-    assert not video.regions.quality[:, list(CENTRE_COLUMNS)].any()
+    # A query's frames leave their crops out: its whole hash is what meets them.
+    assert not video.regions.quality[:, list(CENTRE_COLUMNS + CORNER_COLUMNS)].any()
     assert np.array_equal(
         video.regions.codes[:, QUADRANT_COLUMNS], regions.codes[:, QUADRANT_COLUMNS]
     )
@@ -158,7 +174,7 @@ def _payload(regions: VideoRegions) -> bytes:
         (lambda p: p[:8] + struct.pack("<d", float("nan")) + p[16:], "timestamp"),
         (lambda p: p[:8] + struct.pack("<d", -1.0) + p[16:], "timestamp"),
         (lambda p: p[:8] + struct.pack("<d", float("inf")) + p[16:], "timestamp"),
-        (lambda p: p[: 8 + 8 + 256] + b"\x65" + p[8 + 8 + 257 :], "quality"),
+        (lambda p: p[: 8 + 8 + 384] + b"\x65" + p[8 + 8 + 385 :], "quality"),
         (lambda p: b"\x00" * (MAX_PAYLOAD_BYTES + 1), "more than a regions payload may take"),
     ],
 )

@@ -49,7 +49,7 @@ _HASH_BODY: dict[str, Any] = {
                             "description": "Also give the signals that find edited "
                             "copies, to register: an image's local features (keypoints, "
                             "base64, about 13 KB), a video's region hashes "
-                            "(video_regions, base64, about 360 characters a frame).",
+                            "(video_regions, base64, about 540 characters a frame).",
                         },
                         "seconds_per_hash": {
                             "type": "number",
