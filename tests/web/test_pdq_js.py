@@ -4,13 +4,10 @@ luminance: run under Node, which ships the same JavaScript engine as Chromium.""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from reclaim.hashing.keypoints import hamming_matrix
@@ -19,18 +16,6 @@ from reclaim.hashing.pdq import pdq_from_luma
 
 HARNESS = Path(__file__).with_name("pdq_node.mjs")
 PDQ_JS = Path(__file__).resolve().parents[2] / "reclaim" / "web" / "static" / "pdq.js"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    """Node (Debian's ``nodejs``; ``make test`` installs it). Skipped where missing,
-    except in CI, where its absence fails the run."""
-    found = shutil.which("node")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required in CI: scripts/install-node.sh did not install it")
-        pytest.skip("node is not installed (scripts/install-node.sh)")
-    return found
 
 
 def _browser_pdq(node: str, pixels: list[np.ndarray], folder: Path) -> list[dict[str, object]]:

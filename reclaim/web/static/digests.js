@@ -1,0 +1,149 @@
+// MD5 and SHA-256 of a file's bytes, computed in the browser a piece at a time (a video
+// is read in slices, never held whole): the exact hashes partners share (StopNCII shares
+// MD5 for videos). SubtleCrypto digests only whole buffers and knows no MD5, so both are
+// written out here, from RFC 1321 and FIPS 180-4. tests/web/test_digests_js.py holds
+// them equal to Python's hashlib.
+
+const hex = (words, littleEndian) =>
+  words
+    .map((word) => {
+      const bytes = [word >>> 24, (word >>> 16) & 255, (word >>> 8) & 255, word & 255];
+      return (littleEndian ? bytes.reverse() : bytes).map((b) => b.toString(16).padStart(2, "0")).join("");
+    })
+    .join("");
+
+// The Merkle-Damgard frame both share: 64-byte blocks, then padding with the message's
+// length in bits (little-endian for MD5, big-endian for SHA-256).
+class BlockHash {
+  constructor(littleEndian) {
+    this.littleEndian = littleEndian;
+    this.block = new Uint8Array(64);
+    this.filled = 0;
+    this.length = 0; // bytes, below 2^53
+    this.done = false;
+  }
+
+  update(bytes) {
+    if (this.done) throw new Error("digest already taken");
+    const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.length += data.length;
+    let offset = 0;
+    while (offset < data.length) {
+      const take = Math.min(64 - this.filled, data.length - offset);
+      this.block.set(data.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
+      if (this.filled === 64) {
+        this.compress(this.block);
+        this.filled = 0;
+      }
+    }
+    return this;
+  }
+
+  hexdigest() {
+    const bits = this.length * 8;
+    const tail = new Uint8Array((this.filled < 56 ? 64 : 128) - this.filled);
+    tail[0] = 0x80;
+    const view = new DataView(tail.buffer);
+    const low = bits >>> 0;
+    const high = Math.floor(bits / 2 ** 32);
+    if (this.littleEndian) {
+      view.setUint32(tail.length - 8, low, true);
+      view.setUint32(tail.length - 4, high, true);
+    } else {
+      view.setUint32(tail.length - 8, high, false);
+      view.setUint32(tail.length - 4, low, false);
+    }
+    const length = this.length;
+    this.update(tail);
+    this.length = length;
+    this.done = true;
+    return hex(this.state, this.littleEndian);
+  }
+}
+
+const MD5_SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+const MD5_K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
+
+/** MD5, fed with update(bytes) as often as needed, then hexdigest(). */
+export class Md5 extends BlockHash {
+  constructor() {
+    super(true);
+    this.state = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+  }
+
+  compress(block) {
+    const view = new DataView(block.buffer, block.byteOffset, 64);
+    const m = Array.from({ length: 16 }, (_, i) => view.getUint32(4 * i, true));
+    let [a, b, c, d] = this.state;
+    for (let i = 0; i < 64; i++) {
+      const round = i >> 4;
+      let f;
+      let g;
+      if (round === 0) [f, g] = [(b & c) | (~b & d), i];
+      else if (round === 1) [f, g] = [(d & b) | (~d & c), (5 * i + 1) % 16];
+      else if (round === 2) [f, g] = [b ^ c ^ d, (3 * i + 5) % 16];
+      else [f, g] = [c ^ (b | ~d), (7 * i) % 16];
+      const shift = MD5_SHIFTS[round * 4 + (i % 4)];
+      const sum = (a + f + MD5_K[i] + m[g]) >>> 0;
+      [a, d, c] = [d, c, b];
+      b = (b + ((sum << shift) | (sum >>> (32 - shift)))) >>> 0;
+    }
+    this.state = this.state.map((word, i) => (word + [a, b, c, d][i]) >>> 0);
+  }
+}
+
+const SHA256_K = [
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+const rotate = (x, n) => (x >>> n) | (x << (32 - n));
+
+/** SHA-256, fed with update(bytes) as often as needed, then hexdigest(). */
+export class Sha256 extends BlockHash {
+  constructor() {
+    super(false);
+    this.state = [
+      0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    ];
+  }
+
+  compress(block) {
+    const view = new DataView(block.buffer, block.byteOffset, 64);
+    const w = new Uint32Array(64);
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(4 * i, false);
+    for (let i = 16; i < 64; i++) {
+      const s0 = rotate(w[i - 15], 7) ^ rotate(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+      const s1 = rotate(w[i - 2], 17) ^ rotate(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
+    }
+    let [a, b, c, d, e, f, g, h] = this.state;
+    for (let i = 0; i < 64; i++) {
+      const t1 = (h + (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) >>> 0;
+      const t2 = ((rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+      [h, g, f, e, d, c, b, a] = [g, f, e, (d + t1) >>> 0, c, b, a, (t1 + t2) >>> 0];
+    }
+    this.state = this.state.map((word, i) => (word + [a, b, c, d, e, f, g, h][i]) >>> 0);
+  }
+}
+
+/** MD5 and SHA-256 of a File or Blob, read `slice` bytes at a time; `progress(done,
+ * total)` is told after each slice. */
+export async function fileDigests(file, progress = () => {}, slice = 4 << 20) {
+  const md5 = new Md5();
+  const sha256 = new Sha256();
+  for (let offset = 0; offset < file.size; offset += slice) {
+    const bytes = new Uint8Array(await file.slice(offset, offset + slice).arrayBuffer());
+    md5.update(bytes);
+    sha256.update(bytes);
+    progress(Math.min(offset + slice, file.size), file.size);
+  }
+  return { md5: md5.hexdigest(), sha256: sha256.hexdigest() };
+}
