@@ -6,11 +6,4 @@ set -euo pipefail
 if command -v node >/dev/null; then
     exit 0
 fi
-if ! command -v apt-get >/dev/null; then
-    echo "the tests need Node (node); install it, then rerun" >&2
-    exit 1
-fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs
+bash "$(dirname "$0")/apt-install.sh" nodejs

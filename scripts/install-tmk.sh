@@ -9,13 +9,6 @@ if "$python" -c "import tmkpy" 2>/dev/null && command -v ffmpeg >/dev/null; then
     exit 0
 fi
 if ! command -v swig >/dev/null || ! command -v ffmpeg >/dev/null; then
-    if ! command -v apt-get >/dev/null; then
-        echo "tmkpy needs swig and ffmpeg; install them, then rerun" >&2
-        exit 1
-    fi
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq swig ffmpeg
+    bash "$(dirname "$0")/apt-install.sh" swig ffmpeg
 fi
 "$python" -m pip install --quiet 'tmkpy>=0.1.1'

@@ -9,14 +9,7 @@ if "$python" -c "import vpdq" 2>/dev/null; then
 fi
 libraries="libavcodec libavformat libavutil libswscale libavdevice libavfilter libswresample"
 if ! pkg-config --exists $libraries 2>/dev/null; then
-    if ! command -v apt-get >/dev/null; then
-        echo "vpdq needs FFmpeg's development files and pkg-config; install them, then rerun" >&2
-        exit 1
-    fi
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq pkg-config \
+    bash "$(dirname "$0")/apt-install.sh" pkg-config \
         libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev \
         libavfilter-dev libswresample-dev
 fi
