@@ -21,6 +21,7 @@ run: install
 test: install
 	bash scripts/install-vpdq.sh $(BIN)/python || echo "vpdq not installed: its parity tests will skip (and fail in CI)"
 	bash scripts/install-node.sh || echo "node not installed: the in-browser hasher's tests will skip (and fail in CI)"
+	bash scripts/install-chromium.sh || echo "chromium not installed: the browser tests will skip (and fail in CI)"
 	$(BIN)/python -m pytest -n 2
 
 lint: install
