@@ -6,7 +6,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,14 @@ from reclaim.banks import set_signal_status
 from reclaim.errors import HashFormatError, UnknownBankError
 from reclaim.hashing.keypoints import MIN_INLIERS, Features, query_views
 from reclaim.hashing.regions import VideoRegions, regions_payload
-from reclaim.hashing.video import FrameHash, Sampling, VideoQuery, fingerprint_video, frames_payload
+from reclaim.hashing.video import (
+    FrameHash,
+    Sampling,
+    VideoFingerprint,
+    VideoQuery,
+    fingerprint_video,
+    frames_payload,
+)
 from reclaim.index import HammingIndex
 from reclaim.index.features import CANDIDATES
 from reclaim.matching import Matcher
@@ -432,22 +438,43 @@ def test_queries_are_sampled_at_key_frames_only_against_dense_registrations(
     assert matcher.video_sampling is Sampling.KEYS
 
 
+def _registered(
+    store: Store, frames: list[np.ndarray], seconds_per_hash: float = 0.25
+) -> tuple[dict[str, int], Matcher, VideoFingerprint]:
+    """A pan registered as one vpdq list (a frame every ``seconds_per_hash``: 0.25 s as
+    reclaim bank add samples), the signal ids, and a matcher over the store."""
+    registered = fingerprint_video(
+        encode_video(frames), "original", seconds_per_hash=seconds_per_hash
+    )
+    ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
+    return ids, Matcher(store), registered
+
+
+class _SecondLooks:
+    """A video's second look as reclaim match gives it (a frame every 0.25 s, or one a
+    second as vPDQ samples), keeping which of the two each call asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.asked: list[bool] = []
+
+    def __call__(self, dense: bool) -> VideoQuery:
+        self.asked.append(dense)
+        every = 0.25 if dense else 1.0
+        return fingerprint_video(self.data, "copy", seconds_per_hash=every).query
+
+
 def test_a_key_frame_query_near_a_video_is_looked_at_again_as_densely_as_registrations(
     store: Store,
 ) -> None:
     photo = photo_paths()
     frames, insert = pan_frames(photo[0], 60), pan_frames(photo[3], 5)
-    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
-    ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
-    matcher = Matcher(store)
+    ids, matcher, _ = _registered(store, frames)
     copy = spliced_copy(frames, insert)
     keys = fingerprint_video(copy, "copy", sampling=Sampling.KEYS).query
     assert keys.spans == (3.0, 3.0)  # the key frames: the copy's start, and the insert
-    looks: list[bool] = []
-
-    def again(dense: bool) -> VideoQuery | None:
-        looks.append(dense)
-        return fingerprint_video(copy, "copy", seconds_per_hash=0.25 if dense else 1.0).query
+    again = _SecondLooks(copy)
+    looks = again.asked
 
     assert matcher.match([], video=keys).matches == []  # half its time: short of 80%
     [match] = matcher.match([], video=keys, video_again=again).matches
@@ -599,18 +626,10 @@ def test_a_second_look_matches_a_copy_that_holds_most_of_a_registered_video(
 ) -> None:
     photo = photo_paths()
     frames, other = pan_frames(photo[0], 60), pan_frames(photo[3], 60)
-    registered = fingerprint_video(encode_video(frames), "original", seconds_per_hash=0.25)
-    ids = _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
-    matcher = Matcher(store)
+    ids, matcher, _ = _registered(store, frames)
 
-    def looks(data: bytes) -> tuple[VideoQuery, Callable[[bool], VideoQuery]]:
-        first = fingerprint_video(data, "copy", sampling=Sampling.KEYS).query
-        return (
-            first,
-            lambda dense: (
-                fingerprint_video(data, "copy", seconds_per_hash=0.25 if dense else 1.0).query
-            ),
-        )
+    def looks(data: bytes) -> tuple[VideoQuery, _SecondLooks]:
+        return fingerprint_video(data, "copy", sampling=Sampling.KEYS).query, _SecondLooks(data)
 
     # The whole video and 2 s of another: a quarter of the copy is foreign (short of
     # vPDQ's 80%), and every registered frame is in it.
@@ -629,17 +648,12 @@ def test_a_registered_video_of_a_few_frames_is_not_held_by_a_query_that_shows_th
 ) -> None:
     photo = photo_paths()
     frames, other = pan_frames(photo[0], 12), pan_frames(photo[3], 12)
-    registered = fingerprint_video(encode_video(frames), "short", seconds_per_hash=0.25)
+    _, matcher, registered = _registered(store, frames)
     assert len(registered.frames) == 6  # fewer than CONTAINED_FRAMES
-    _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
-    matcher = Matcher(store)
     data = encode_video([*frames, *other], key_frames={0, 12})
     first = fingerprint_video(data, "copy", sampling=Sampling.KEYS).query
-    looks: list[bool] = []
-
-    def again(dense: bool) -> VideoQuery:
-        looks.append(dense)
-        return fingerprint_video(data, "copy", seconds_per_hash=0.25).query
+    again = _SecondLooks(data)
+    looks = again.asked
 
     # Half the copy is the whole registered video: near, held, but by 6 frames only.
     assert matcher.match([], video=first, video_again=again).matches == []
@@ -652,17 +666,11 @@ def test_only_a_dense_second_look_holds_and_only_key_frame_queries_look_twice(
     photo = photo_paths()
     frames, other = pan_frames(photo[0], 120), pan_frames(photo[3], 40)
     # A one-a-second list of 12 s: the index is sparse (queries sampled as vPDQ does).
-    registered = fingerprint_video(encode_video(frames), "original")
-    _fill(store, "S", "survivor", [_vpdq_signal(list(registered.frames))])
-    matcher = Matcher(store)
+    _, matcher, _ = _registered(store, frames, seconds_per_hash=1.0)
     assert matcher.video_sampling is Sampling.EVERY
     data = encode_video([*frames, *other], key_frames={0, 40, 80, 120})
-    looks: list[bool] = []
-
-    def again(dense: bool) -> VideoQuery:
-        looks.append(dense)
-        every = 0.25 if dense else 1.0
-        return fingerprint_video(data, "copy", seconds_per_hash=every).query
+    again = _SecondLooks(data)
+    looks = again.asked
 
     # Sampled as vPDQ does: 12 of its 16 frames (75%), all 12 registered: a near miss
     # that holds the video, but vPDQ's own sampling looks once.
