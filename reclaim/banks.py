@@ -286,7 +286,7 @@ def add_signals(
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            accepted.append(_new_signal(item, min_quality))
+            accepted.append(new_signal(item, min_quality))
         except HashFormatError as exc:
             errors.append({"index": index, **exc.to_dict()})
     unique = list(dict.fromkeys(accepted))
@@ -312,7 +312,9 @@ _PAYLOAD_OF: Final = {
 }
 
 
-def _new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
+def new_signal(item: dict[str, Any], min_quality: int) -> NewSignal:
+    """One ``{type, value, quality?, source?, payload?}`` item as a signal to store; a
+    ``HashFormatError`` names what is wrong with it."""
     kind, value = normalise_signal(str(item.get("type")), str(item.get("value", "")))
     quality = item.get("quality")
     if kind is SignalType.PDQ and quality is not None and quality < min_quality:

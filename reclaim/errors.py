@@ -19,6 +19,7 @@
         ├── BankExistsError      creating a bank under a name already taken
         ├── UnknownSignalError   a signal id the bank does not hold
         ├── UnknownOrganisationError an organisation name the store does not hold
+        ├── UnknownCaseError     a case number the caller may not reach (HTTP 404)
         ├── RequestTooLarge      a request body over the service's limit (HTTP 413)
         ├── ImportFileError      a hash list with bad lines (each named by number)
         └── MediaError           a file that cannot be fingerprinted; names the file
@@ -152,6 +153,11 @@ class UnknownSignalError(InputError):
 
 class UnknownOrganisationError(InputError):
     code = "unknown_organisation"
+    http_status = 404
+
+
+class UnknownCaseError(InputError):
+    code = "unknown_case"
     http_status = 404
 
 

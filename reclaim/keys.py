@@ -47,6 +47,7 @@ class Scope(StrEnum):
     MATCH = "match"
     BANK_READ = "bank:read"
     BANK_WRITE = "bank:write"
+    CASES = "cases"  # file and follow survivors' cases on their behalf (support centres)
     ADMIN = "admin"
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -23,6 +23,33 @@ class Settings(BaseSettings):
         "sqlite:///reclaim.db",
         description="SQLAlchemy URL of the store; a SQLite file in the working directory "
         "by default.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes (make one with `reclaim keys secret`): seals "
+        "survivors' contacts at rest and signs the portal's sessions and forms. Required in "
+        "production; elsewhere one is made and kept beside the SQLite store (<file>.key).",
+    )
+    survivor_bank: str = Field(
+        "survivor-submissions",
+        description="The bank (kind survivor) that survivors' cases fill; made on first use.",
+    )
+    minor_bank: str = Field(
+        "survivor-minors",
+        description="The bank (kind minor, for child-protection handling) that cases of "
+        "images taken under 18 fill; made on first use.",
+    )
+    case_attempts_per_client: int = Field(
+        10,
+        ge=1,
+        description="Wrong case numbers or PINs one client (IP address) may send within "
+        "case_attempts_window_seconds before every attempt from it is refused for a while "
+        "(each case also pauses itself after 5 wrong PINs).",
+    )
+    case_attempts_window_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="The window over which case_attempts_per_client counts, in seconds.",
     )
     max_file_bytes: int = Field(
         256 * 1024 * 1024,

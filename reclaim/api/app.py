@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.formparsers import MultiPartParser
 
@@ -18,6 +19,7 @@ from reclaim.api.routers import banks, hashing, health, matching
 from reclaim.api.schemas import ErrorBody
 from reclaim.api.state import ServiceState
 from reclaim.settings import Settings, get_settings
+from reclaim.web import pages
 
 DESCRIPTION = """\
 Reclaim matches fingerprints of images against banks of fingerprints of non-consensual
@@ -92,6 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (matching, hashing, banks):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/assets", StaticFiles(directory=pages.STATIC), name="assets")
     return app
 
 

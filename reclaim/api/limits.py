@@ -1,4 +1,5 @@
-"""Limits the service puts on callers: request rates per key and request body sizes."""
+"""Limits the service puts on callers: request rates per key, failed case openings per
+client, and request body sizes."""
 
 from __future__ import annotations
 
@@ -44,6 +45,45 @@ class RateLimiter:
                     retry_after=max(1, wait),
                 )
             self._buckets[key] = (tokens - 1.0, now)
+
+
+class FailureLimiter:
+    """Failed attempts per client (wrong case numbers or PINs): at most ``limit`` in any
+    ``window`` seconds; past that, every attempt from the client is refused until the
+    oldest failure leaves the window, right or wrong, so guessing costs time whatever the
+    case. Kept in this process, like ``RateLimiter``; cases count their own failures in
+    the store as well."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        """Refuse ``client`` with ``RateLimited`` while it has too many recent failures."""
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent(client, now)
+            if len(recent) >= self.limit:
+                wait = math.ceil(recent[0] + self.window - now)
+                raise RateLimited(
+                    "too many attempts from here; wait before trying again",
+                    retry_after=max(1, wait),
+                )
+
+    def fail(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(client, now).append(now)
+            if len(self._failures) > 100_000:  # forget the quietest clients first
+                oldest = min(self._failures, key=lambda c: self._failures[c][-1])
+                del self._failures[oldest]
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(client, []) if t > now - self.window]
+        self._failures[client] = kept
+        return kept
 
 
 class BodyLimit:

@@ -14,12 +14,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Final
 
-from reclaim.api.limits import RateLimiter
+from reclaim.api.limits import FailureLimiter, RateLimiter
+from reclaim.cases import CaseService
 from reclaim.errors import NotReady, ReclaimError
 from reclaim.hashing.files import FingerprintOptions, options_for
 from reclaim.keys import KeyVerifier
 from reclaim.match_records import MatchRecorder
 from reclaim.matching import Matcher
+from reclaim.sealing import SecretKey, secret_key
 from reclaim.settings import Settings, snapshot_dir
 from reclaim.store import Store
 
@@ -36,6 +38,9 @@ class ServiceState:
     limiter: RateLimiter
     options: FingerprintOptions
     recorder: MatchRecorder
+    secret: SecretKey
+    cases: CaseService
+    failures: FailureLimiter
     load_attempted: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
     _matcher: Matcher | None = None
@@ -43,6 +48,7 @@ class ServiceState:
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
+        secret = secret_key(settings)  # refused before the store opens, if missing in production
         store = Store.open(settings.database_url)
         options = options_for(settings)
         return cls(
@@ -52,6 +58,17 @@ class ServiceState:
             limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
             options=options,
             recorder=MatchRecorder(store),
+            secret=secret,
+            cases=CaseService(
+                store,
+                secret,
+                survivor_bank=settings.survivor_bank,
+                minor_bank=settings.minor_bank,
+                min_quality=settings.pdq_min_quality,
+            ),
+            failures=FailureLimiter(
+                settings.case_attempts_per_client, settings.case_attempts_window_seconds
+            ),
         )
 
     def start_loading(self) -> threading.Thread:

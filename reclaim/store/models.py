@@ -39,6 +39,20 @@ class BankKind(StrEnum):
     VERIFIED = "verified"  # reviewed and confirmed by a support centre
     PARTNER = "partner"  # imported from a partner's list
     NEGATIVE = "negative"  # known benign: a match here suppresses the others
+    MINOR = "minor"  # taken when the person shown was under 18: child-protection handling
+
+
+class CaseStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class MatchOutcome(StrEnum):
+    """What a platform reports it did about a match."""
+
+    REMOVED = "removed"  # the content was taken down or blocked
+    KEPT = "kept"  # reviewed and left up (not the content, or not violating)
+    FALSE_MATCH = "false_match"  # the fingerprints matched unrelated content
 
 
 class OrganisationKind(StrEnum):
@@ -203,6 +217,53 @@ class MatchRecord(Base):
     type: Mapped[str] = mapped_column(String(16))
     distance: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the organisation reported doing about it (``MatchOutcome``), and when.
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Case(Base):
+    """A survivor's case: the fingerprints they submitted, reached with the case number and
+    a PIN kept only as an Argon2 hash. Nothing in it names the survivor; the optional
+    contact is sealed (``reclaim.sealing``) before it is stored."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.ACTIVE.value)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="RESTRICT"))
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Filed by a support centre on the survivor's behalf: which one, who (as the centre
+    # records its staff), and how the survivor's consent was given.
+    representative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), nullable=True
+    )
+    representative: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    consent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    contact: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseSignal(Base):
+    """A signal a case submitted. Two cases may submit the same fingerprint: the bank holds
+    it once, and it stays active while any active case holds it."""
+
+    __tablename__ = "case_signals"
+    __table_args__ = (Index(None, "signal_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    signal_id: Mapped[int] = mapped_column(
+        ForeignKey("signals.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
 
 class AuditEvent(Base):

@@ -1,0 +1,319 @@
+"""The survivor portal's pages: the landing page, fingerprinting and submitting (``/submit``),
+and a case's status, additions and withdrawal (``/case``).
+
+Pages are rendered here; the only script is ``static/portal.js``, which fingerprints the
+chosen files in the browser and puts the fingerprints (never the files: the file input has
+no name, so a form cannot carry it) into the form. Handlers are thin: cases are the
+``CaseService``'s work, tokens and headers ``reclaim.web.security``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+from babel.dates import format_datetime
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from reclaim import cases
+from reclaim.api.state import ServiceState
+from reclaim.errors import AuthenticationError, InputError, RateLimited, ReclaimError
+from reclaim.web import security
+from reclaim.web.i18n import COOKIE, LANGUAGES, choose_language, translations
+
+TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
+STATIC: Final = Path(__file__).resolve().parent / "static"
+PRODUCT: Final = "Reclaim"
+MAX_FILES: Final = 50
+#: The form's own fields beside the fingerprints.
+_MAX_FIELDS: Final = 8
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's marker for messages translated later
+    return message
+
+
+#: What the pages say when something is refused (translated as they are shown).
+MESSAGES: Final = {
+    "refused": N_(
+        "The case number and PIN do not open a case. Check them and try again; after "
+        "several wrong tries, wait 15 minutes."
+    ),
+    "form": N_(
+        "This form has expired or did not come from this site. Reload the page and try again."
+    ),
+    "empty": N_("Choose at least one image or video, and wait until its fingerprints are ready."),
+    "invalid": N_("The fingerprints could not be used: %(reason)s"),
+    "confirm": N_("Tick the box to confirm that you want to withdraw this case."),
+    "expired": N_("Your case was closed on this device. Enter the case number and PIN again."),
+    "added": N_("The new fingerprints were added to your case."),
+    "withdrawn": N_("Your case was withdrawn."),
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def environment(language: str) -> Environment:
+    """Templates speaking ``language``."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+class Page:
+    """What one request needs to render: its language, its form token, the service."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.state = _state(request)
+        self.chosen = request.query_params.get("lang")
+        self.language = choose_language(
+            self.chosen or request.cookies.get(COOKIE), request.headers.get("accept-language")
+        )
+        self.seed, self.new_seed = security.csrf_seed(request)
+        self.gettext: Callable[[str], str] = translations(self.language).gettext
+
+    def say(self, key: str, **values: object) -> str:
+        text = self.gettext(MESSAGES[key])
+        return text % values if values else text
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        body = (
+            environment(self.language)
+            .get_template(template)
+            .render(
+                lang=self.language,
+                languages=LANGUAGES,
+                product=PRODUCT,
+                csrf=security.csrf_token(self.state.secret, self.seed),
+                min_quality=self.state.settings.pdq_min_quality,
+                max_files=MAX_FILES,
+                **context,
+            )
+        )
+        response = HTMLResponse(body, status_code=status, headers=security.PAGE_HEADERS)
+        self.finish(response)
+        return response
+
+    def redirect(self, location: str) -> RedirectResponse:
+        response = RedirectResponse(location, status_code=303, headers=security.PAGE_HEADERS)
+        self.finish(response)
+        return response
+
+    def finish(self, response: Response) -> None:
+        if self.new_seed:
+            security.keep_csrf_seed(response, self.request, self.seed)
+        if self.chosen in LANGUAGES:
+            response.set_cookie(COOKIE, self.chosen, max_age=365 * 86400, samesite="strict",
+                                secure=self.request.url.scheme == "https")  # fmt: skip
+
+    async def form(self) -> FormData:
+        """The posted form, its token checked. A form too large or malformed is refused."""
+        form = await self.request.form(max_files=0, max_fields=_MAX_FIELDS)
+        security.check_form(self.request, self.state.secret, form.get("csrf"))
+        return form
+
+    def client(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+
+class PageRefusal(InputError):
+    """A refusal whose message is already in the visitor's language."""
+
+
+def _fingerprints(form: FormData, page: Page) -> cases.Submission:
+    raw = form.get("fingerprints")
+    if not isinstance(raw, str) or not raw.strip():
+        raise PageRefusal(page.say("empty"))
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        raise PageRefusal(page.say("invalid", reason="not JSON")) from None
+    if not isinstance(items, list):
+        raise PageRefusal(page.say("invalid", reason="not a list"))
+    return cases.parse_submission(items, page.state.settings.pdq_min_quality)
+
+
+def _problem(page: Page, exc: ReclaimError) -> str:
+    """What to tell the visitor about a refusal, in their language."""
+    if isinstance(exc, security.FormRefused):
+        return page.say("form")
+    if isinstance(exc, AuthenticationError | RateLimited):
+        return page.say("refused")
+    if isinstance(exc, PageRefusal):
+        return exc.message
+    return page.say("invalid", reason=exc.message)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    return Page(request).render("home.html")
+
+
+@router.get("/submit", response_class=HTMLResponse)
+async def submit_form(request: Request) -> Response:
+    return Page(request).render("submit.html")
+
+
+@router.post("/submit", response_class=HTMLResponse)
+async def submit(request: Request) -> Response:
+    page = Page(request)
+    try:
+        form = await page.form()
+        submission = _fingerprints(form, page)
+        contact = form.get("contact")
+        receipt = await run_in_threadpool(
+            page.state.cases.create,
+            submission,
+            minor=form.get("under18") == "yes",
+            contact=contact if isinstance(contact, str) else None,
+        )
+    except ReclaimError as exc:
+        status = exc.http_status if exc.http_status < 500 else 503
+        return page.render("submit.html", status=status, error=_problem(page, exc))
+    moved = page.redirect("/submit/done")
+    security.keep_receipt(
+        moved, request, page.state.secret, receipt.number, receipt.pin,
+        added=receipt.added, refused=len(receipt.errors), minor=receipt.minor,
+    )  # fmt: skip
+    return moved
+
+
+@router.get("/submit/done", response_class=HTMLResponse)
+async def receipt(request: Request) -> Response:
+    page = Page(request)
+    response = page.render(
+        "receipt.html", receipt=security.read_receipt(request, page.state.secret)
+    )
+    security.clear_receipt(response)  # shown once
+    return response
+
+
+@router.get("/case", response_class=HTMLResponse)
+async def case_page(request: Request) -> Response:
+    page = Page(request)
+    case_id = security.session_case(request, page.state.secret)
+    if case_id is None:
+        return page.render("case_open.html")
+    return await _case_view(page, case_id)
+
+
+async def _case_view(page: Page, case_id: int, **context: Any) -> Response:
+    try:
+        view = await run_in_threadpool(page.state.cases.view, case_id)
+    except ReclaimError:  # the case is gone (a store reset): start again
+        response = page.render("case_open.html", error=page.say("expired"))
+        security.close_session(response)
+        return response
+    notice = {"added": page.say("added"), "withdrawn": page.say("withdrawn")}.get(
+        page.request.query_params.get("done", "")
+    )
+    return page.render(
+        "case.html", case=view, notice=notice,
+        withdrawn_on=_date(view.withdrawn_at, page.language), **context,
+    )  # fmt: skip
+
+
+def _date(moment: datetime | None, language: str) -> str:
+    return format_datetime(moment, "medium", locale=language) if moment else ""
+
+
+@router.post("/case", response_class=HTMLResponse)
+async def open_case(request: Request) -> Response:
+    page = Page(request)
+    client = page.client()
+    try:
+        form = await page.form()
+        page.state.failures.check(client)
+        number, pin = form.get("number"), form.get("pin")
+        case_id = await run_in_threadpool(
+            page.state.cases.open,
+            number if isinstance(number, str) else "",
+            pin if isinstance(pin, str) else "",
+        )
+    except AuthenticationError as exc:
+        page.state.failures.fail(client)
+        return page.render("case_open.html", status=401, error=_problem(page, exc))
+    except ReclaimError as exc:
+        response = page.render("case_open.html", status=exc.http_status, error=_problem(page, exc))
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    moved = page.redirect("/case")
+    security.open_session(moved, request, page.state.secret, case_id)
+    return moved
+
+
+async def _session(page: Page) -> tuple[FormData, int] | Response:
+    """The posted form and the open case, or the page to show instead."""
+    try:
+        form = await page.form()
+    except ReclaimError as exc:
+        return page.render("error.html", status=exc.http_status, error=_problem(page, exc))
+    case_id = security.session_case(page.request, page.state.secret)
+    if case_id is None:
+        return page.render("case_open.html", status=401, error=page.say("expired"))
+    return form, case_id
+
+
+@router.post("/case/add", response_class=HTMLResponse)
+async def add_to_case(request: Request) -> Response:
+    page = Page(request)
+    opened = await _session(page)
+    if isinstance(opened, Response):
+        return opened
+    form, case_id = opened
+    try:
+        submission = _fingerprints(form, page)
+        await run_in_threadpool(page.state.cases.add, case_id, submission)
+    except ReclaimError as exc:
+        return await _case_view(page, case_id, error=_problem(page, exc))
+    return page.redirect("/case?done=added")
+
+
+@router.post("/case/withdraw", response_class=HTMLResponse)
+async def withdraw_case(request: Request) -> Response:
+    page = Page(request)
+    opened = await _session(page)
+    if isinstance(opened, Response):
+        return opened
+    form, case_id = opened
+    if form.get("confirm") != "yes":
+        return await _case_view(page, case_id, error=page.say("confirm"))
+    await run_in_threadpool(page.state.cases.withdraw, case_id)
+    return page.redirect("/case?done=withdrawn")
+
+
+@router.post("/case/close", response_class=HTMLResponse)
+async def close_case(request: Request) -> Response:
+    page = Page(request)
+    try:
+        await page.form()
+    except ReclaimError as exc:
+        return page.render("error.html", status=exc.http_status, error=_problem(page, exc))
+    response = page.redirect("/")
+    security.close_session(response)
+    return response

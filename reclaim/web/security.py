@@ -1,0 +1,155 @@
+"""What keeps the portal's pages safe to use: form tokens against cross-site requests, the
+signed session a case is open under, the sealed receipt that shows a new case's PIN once,
+and the headers every page carries.
+
+- **Forms** carry ``csrf``: the signature of a random value kept in a ``SameSite=Strict``
+  cookie. A post without both, or from another origin (``Origin``), is refused.
+- **An open case** is a cookie naming the case and when the session ends (30 minutes after
+  the PIN was given), signed; it holds no PIN.
+- **A new case's number and PIN** travel to the receipt page sealed in a cookie that page
+  clears (post, redirect, get: reloading the receipt never makes a second case, and the
+  PIN is not shown twice).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import time
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reclaim.errors import InputError
+from reclaim.sealing import SecretKey
+
+CSRF_COOKIE: Final = "reclaim_csrf"
+SESSION_COOKIE: Final = "reclaim_case"
+RECEIPT_COOKIE: Final = "reclaim_receipt"
+SESSION_SECONDS: Final = 30 * 60
+RECEIPT_SECONDS: Final = 10 * 60
+_CSRF: Final = "portal form"
+_SESSION: Final = "portal case session"
+_RECEIPT: Final = "portal receipt"
+
+#: Only Reclaim's own scripts, styles and fonts; no inline script or style; forms post
+#: only here; no framing. ``blob:`` lets the page draw the survivor's chosen image to
+#: read its pixels, without it ever leaving the page.
+CONTENT_SECURITY_POLICY: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",
+}
+
+
+class FormRefused(InputError):
+    """A form post without a valid token, or from another site."""
+
+    code = "form_refused"
+    http_status = 403
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _set(
+    response: Response, request: Request, name: str, value: str, *, seconds: int, path: str
+) -> None:
+    response.set_cookie(
+        name, value, max_age=seconds, path=path, httponly=True, samesite="strict",
+        secure=_secure(request),
+    )  # fmt: skip
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+def csrf_seed(request: Request) -> tuple[str, bool]:
+    """The visitor's form seed, and whether it is new (to be set as a cookie)."""
+    seed = request.cookies.get(CSRF_COOKIE, "")
+    if len(seed) == 43 and seed.replace("-", "").replace("_", "").isalnum():
+        return seed, False
+    return secrets.token_urlsafe(32), True
+
+
+def csrf_token(key: SecretKey, seed: str) -> str:
+    return key.sign(seed.encode(), _CSRF)
+
+
+def keep_csrf_seed(response: Response, request: Request, seed: str) -> None:
+    _set(response, request, CSRF_COOKIE, seed, seconds=12 * 3600, path="/")
+
+
+def check_form(request: Request, key: SecretKey, token: object) -> None:
+    """Refuse a post from another origin or without this visitor's form token."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise FormRefused("the form was sent from another site")
+    seed = request.cookies.get(CSRF_COOKIE)
+    if not seed or not isinstance(token, str) or not key.verify(seed.encode(), token, _CSRF):
+        raise FormRefused("the form has expired or was not sent from this site; reload the page")
+
+
+# --- an open case ------------------------------------------------------------------------
+
+
+def open_session(response: Response, request: Request, key: SecretKey, case_id: int) -> None:
+    body = f"{case_id}.{int(time.time()) + SESSION_SECONDS}"
+    value = f"{body}.{key.sign(body.encode(), _SESSION)}"
+    _set(response, request, SESSION_COOKIE, value, seconds=SESSION_SECONDS, path="/case")
+
+
+def session_case(request: Request, key: SecretKey) -> int | None:
+    """The case this visitor has open, if the session is genuine and not over."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    body, _, signature = cookie.rpartition(".")
+    ident, _, until = body.partition(".")
+    if not (ident.isdigit() and until.isdigit()) or not key.verify(
+        body.encode(), signature, _SESSION
+    ):
+        return None
+    return int(ident) if int(until) > time.time() else None
+
+
+def close_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/case")
+
+
+# --- the receipt -------------------------------------------------------------------------
+
+
+def keep_receipt(
+    response: Response, request: Request, key: SecretKey, number: str, pin: str, **extra: object
+) -> None:
+    sealed = key.seal(json.dumps({"number": number, "pin": pin, **extra}).encode(), _RECEIPT)
+    value = base64.urlsafe_b64encode(sealed).decode()
+    _set(response, request, RECEIPT_COOKIE, value, seconds=RECEIPT_SECONDS, path="/submit/done")
+
+
+def read_receipt(request: Request, key: SecretKey) -> dict[str, object] | None:
+    """The receipt sealed for this visitor, if there is one (``clear_receipt`` drops it)."""
+    cookie = request.cookies.get(RECEIPT_COOKIE)
+    if not cookie:
+        return None
+    try:
+        opened = key.unseal(base64.urlsafe_b64decode(cookie.encode()), _RECEIPT)
+    except (binascii.Error, ValueError, InputError):
+        return None
+    receipt: dict[str, object] = json.loads(opened)
+    return receipt
+
+
+def clear_receipt(response: Response) -> None:
+    response.delete_cookie(RECEIPT_COOKIE, path="/submit/done")
