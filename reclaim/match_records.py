@@ -24,6 +24,7 @@ from reclaim.store import Store
 from reclaim.store.audit import AuditRepository
 from reclaim.store.banks import BankRepository
 from reclaim.store.matches import MatchRepository
+from reclaim.store.models import MatchOutcome
 
 logger = logging.getLogger(__name__)
 _FLUSH_EVERY: Final = 0.05
@@ -39,6 +40,8 @@ class MatchRecordView:
     type: str
     distance: int
     created_at: datetime
+    outcome: str | None = None
+    outcome_at: datetime | None = None
 
 
 def record_matches(store: Store, principal: Principal, matches: Sequence[Match]) -> None:
@@ -145,7 +148,27 @@ def list_matches(
         )
         return [
             MatchRecordView(
-                r.id, names.get(r.bank_id, "?"), r.signal_id, r.type, r.distance, r.created_at
+                r.id, names.get(r.bank_id, "?"), r.signal_id, r.type, r.distance, r.created_at,
+                r.outcome, r.outcome_at,
             )
             for r in records
-        ]
+        ]  # fmt: skip
+
+
+def report_outcome(
+    store: Store, principal: Principal, ident: int, outcome: MatchOutcome
+) -> MatchRecordView:
+    """Record what the organisation did about one of its matches (a survivor's case shows
+    removals)."""
+    with store.write() as session:
+        record = MatchRepository(session).match_set_outcome(
+            principal.organisation_id, ident, outcome
+        )
+        name = BankRepository(session).bank_names({record.bank_id}).get(record.bank_id, "?")
+        AuditRepository(session).audit_append(
+            principal.actor, "match.outcome", f"match:{record.id}", {"outcome": outcome.value}
+        )
+        return MatchRecordView(
+            record.id, name, record.signal_id, record.type, record.distance, record.created_at,
+            record.outcome, record.outcome_at,
+        )  # fmt: skip

@@ -15,7 +15,7 @@ from starlette.formparsers import MultiPartParser
 from reclaim import __version__
 from reclaim.api.errors import install_error_handlers
 from reclaim.api.limits import FORM_OVERHEAD, BodyLimit
-from reclaim.api.routers import banks, hashing, health, matching
+from reclaim.api.routers import banks, cases, hashing, health, matching
 from reclaim.api.schemas import ErrorBody
 from reclaim.api.state import ServiceState
 from reclaim.settings import Settings, get_settings
@@ -49,6 +49,7 @@ TAGS: Final = [
     {"name": "banks", "description": "Hash banks, their signals, sharing and partner export."},
     {"name": "hashing", "description": "Fingerprints of an uploaded file (never stored)."},
     {"name": "matching", "description": "Fingerprints or uploads against your banks."},
+    {"name": "cases", "description": "Survivors' cases filed and followed by support centres."},
 ]
 
 
@@ -91,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         MultiPartParser.spool_max_size, settings.max_file_bytes + FORM_OVERHEAD
     )
     # Routes are tried in order: matching, the busiest, first.
-    for module in (matching, hashing, banks):
+    for module in (matching, hashing, banks, cases):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     app.include_router(pages.router)

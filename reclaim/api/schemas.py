@@ -305,8 +305,86 @@ class MatchRecordPublic(BaseModel):
     type: str
     distance: int
     created_at: datetime
+    outcome: Literal["removed", "kept", "false_match"] | None = Field(
+        None, description="What your organisation reported doing about the match."
+    )
+    outcome_at: datetime | None = None
+
+
+class MatchOutcomeIn(Strict):
+    outcome: Literal["removed", "kept", "false_match"] = Field(
+        description="removed: taken down or blocked; kept: reviewed and left up; "
+        "false_match: the fingerprints matched unrelated content. A survivor's case counts "
+        "removals."
+    )
 
 
 class MatchRecordPage(BaseModel):
     items: list[MatchRecordPublic]
     next_after: int | None
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+class CaseSignalIn(Strict):
+    type: StoredSignalTypeName
+    value: str = Field(max_length=128)
+    quality: int | None = Field(None, ge=0, le=100)
+    payload: str | None = Field(
+        None,
+        max_length=max(MAX_PAYLOAD_CHARS, MAX_VPDQ_PAYLOAD_CHARS, MAX_REGIONS_PAYLOAD_CHARS),
+        description="As for a bank's signals: base64, for keypoints, vpdq and video_regions.",
+    )
+
+
+class CaseCreate(Strict):
+    signals: list[CaseSignalIn] = Field(min_length=1, max_length=500)
+    representative: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Who at your centre files the case, as your centre records its staff.",
+    )
+    consent: str = Field(
+        min_length=1,
+        max_length=256,
+        description="How the survivor consented to the filing (e.g. 'signed form, ref 2026-114').",
+    )
+    minor: bool = Field(
+        False, description="An image was taken under 18: the signals go to the minor bank."
+    )
+    contact: str | None = Field(
+        None, max_length=500, description="How to reach the survivor; sealed at rest."
+    )
+
+
+class CaseCreated(BaseModel):
+    number: str
+    pin: str = Field(description="Shown once; give it to the survivor. Reclaim keeps only a hash.")
+    minor: bool
+    added: int = Field(description="Signals tied to the case.")
+    errors: list[ItemError] = Field(description="Signals refused, by index.")
+
+
+class CasePublic(BaseModel):
+    number: str
+    status: Literal["active", "withdrawn"]
+    minor: bool
+    created_at: datetime
+    withdrawn_at: datetime | None
+    signals: dict[str, dict[str, int]] = Field(description="Signals by type, then by status.")
+    matches: int = Field(description="Matches partner platforms were told of.")
+    platforms: int = Field(description="Platforms told of a match.")
+    last_match_at: datetime | None
+    removals: int = Field(description="Matches a platform reported removing.")
+    last_removal_at: datetime | None
+    representative: str | None
+    contact: str | None = Field(
+        None, description="Only with contact=true (the reading is audited)."
+    )
+
+
+class CaseWithdrawn(BaseModel):
+    number: str
+    status: Literal["withdrawn"]
+    withdrawn: int = Field(description="Signals that stopped matching now.")

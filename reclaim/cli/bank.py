@@ -28,7 +28,7 @@ from reclaim.store import BankRepository, SignalStatus
 from reclaim.store.models import BankKind
 
 bank_app = typer.Typer(
-    help="Banks: named lists of fingerprints (survivor, verified, partner, negative).",
+    help="Banks: named lists of fingerprints (survivor, verified, partner, negative, minor).",
     no_args_is_help=True,
 )
 app.add_typer(bank_app, name="bank")

@@ -11,6 +11,7 @@ from reclaim.cli.app import app
 from reclaim.cli.common import open_store
 from reclaim.cli.output import OutputFormat, reports_errors, writer
 from reclaim.keys import Scope, issue_key, revoke_key
+from reclaim.sealing import new_key_text
 from reclaim.store.models import OrganisationKind
 from reclaim.store.organisations import OrganisationRepository
 
@@ -101,3 +102,11 @@ def revoke(
     revoke_key(open_store(ctx), prefix, local_actor())
     with writer(OutputFormat.JSON, ()) as out:
         out.send({"prefix": prefix, "revoked": True})
+
+
+@keys_app.command("secret")
+def secret() -> None:
+    """Print a new secret key for RECLAIM_SECRET_KEY (32 random bytes, base64): it seals
+    survivors' contacts and signs the portal's sessions. Keep it with the database's
+    backups: sealed contacts cannot be read without it."""
+    typer.echo(new_key_text())

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reclaim.store.models import MatchRecord
+from reclaim.errors import UnknownMatchError
+from reclaim.store.models import MatchOutcome, MatchRecord, utcnow
 
 
 class MatchRepository:
@@ -44,3 +45,15 @@ class MatchRepository:
                 .limit(limit)
             )
         )
+
+    def match_set_outcome(
+        self, organisation_id: int, ident: int, outcome: MatchOutcome
+    ) -> MatchRecord:
+        """Record what the organisation did about one of its own matches (a later report
+        replaces an earlier one)."""
+        record = self.session.get(MatchRecord, ident)
+        if record is None or record.organisation_id != organisation_id:
+            raise UnknownMatchError(f"your organisation was told of no match with id {ident}")
+        record.outcome, record.outcome_at = outcome.value, utcnow()
+        self.session.flush()
+        return record

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +27,7 @@ from reclaim.api.schemas import (
     BatchMatchResponse,
     ErrorBody,
     ErrorDetail,
+    MatchOutcomeIn,
     MatchPublic,
     MatchRecordPage,
     MatchRecordPublic,
@@ -38,8 +40,9 @@ from reclaim.hashing.files import check_size, fingerprint_bytes
 from reclaim.hashing.keypoints import Features
 from reclaim.hashing.video import Sampling, VideoQuery
 from reclaim.keys import Principal
-from reclaim.match_records import list_matches
+from reclaim.match_records import list_matches, report_outcome
 from reclaim.matching import MatchResult
+from reclaim.store.models import MatchOutcome
 
 router = APIRouter(
     prefix="/v1",
@@ -269,3 +272,18 @@ async def matches(
     rows = await run_in_threadpool(list_matches, state.store, principal, after, limit)
     items = [MatchRecordPublic.model_validate(r, from_attributes=True) for r in rows]
     return MatchRecordPage(items=items, next_after=items[-1].id if len(items) == limit else None)
+
+
+@router.post(
+    "/matches/{match_id}/outcome", summary="Report what you did about a match (e.g. removed it)"
+)
+async def match_outcome(
+    match_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)],
+    body: MatchOutcomeIn,
+    state: Service,
+    principal: Matching,
+) -> MatchRecordPublic:
+    view = await run_in_threadpool(
+        report_outcome, state.store, principal, match_id, MatchOutcome(body.outcome)
+    )
+    return MatchRecordPublic.model_validate(view, from_attributes=True)
