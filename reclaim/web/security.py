@@ -45,7 +45,9 @@ CONTENT_SECURITY_POLICY: Final = (
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Same-origin, not no-referrer: under no-referrer a browser posts forms with "Origin:
+    # null", which the origin check must refuse. No other site is ever told the address.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",

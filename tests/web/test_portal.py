@@ -1,0 +1,180 @@
+"""The whole survivor flow in headless Chromium against a real service: choose photos and a
+video, fingerprint them in the page, send, save the case number and PIN, open the case,
+withdraw it — while every request the browser makes is recorded, to prove that no byte
+of a chosen file left the page and that no other host was contacted."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_from_bytes, unquote_to_bytes, urlsplit
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, Request
+
+from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.hashing.keypoints import features_from_bytes, hamming_matrix
+from reclaim.keys import issue_key
+from reclaim.settings import Settings
+from reclaim.store import Store
+from tests.hashing.videos import encode_video, pan_frames
+from tests.web.live import Live, running
+
+PHOTOS = ("astronaut.jpg", "coffee.jpg", "brick.jpg", "wikimedia03.jpg", "camera.png")
+WINDOW = 1024
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'portal.db'}", index_dir=str(tmp_path / "index"),
+        environment="test", rate_limit_per_second=0,
+    )  # fmt: skip
+    with running(settings) as serving:
+        yield serving
+
+
+@pytest.fixture
+def chosen(tmp_path: Path, photos: list[Path]) -> list[Path]:
+    """The files the survivor picks: photos and a short video."""
+    by_name = {p.name: p for p in photos}
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(encode_video(pan_frames(by_name["rocket.jpg"], 20), fps=10))
+    return [by_name[name] for name in PHOTOS] + [video]
+
+
+def carries_a_window_of(body: bytes, content: bytes) -> bool:
+    """Whether ``body`` holds any ``WINDOW`` consecutive bytes of ``content``, as sent or
+    once form- or base64-decoded. Any such window holds a whole aligned half-window, so
+    looking for those finds every one."""
+    half = WINDOW // 2
+    forms = [body, unquote_to_bytes(body.replace(b"+", b" ")), unquote_to_bytes(body)]
+    for text in {t for form in forms for t in re.findall(rb"[A-Za-z0-9+/]{64,}={0,2}", form)}:
+        try:
+            forms.append(base64.b64decode(text + b"=" * (-len(text) % 4)))
+        except ValueError:
+            continue
+    return any(
+        content[start : start + half] in form
+        for start in range(0, len(content) - half + 1, half)
+        for form in forms
+    )
+
+
+def test_the_window_check_finds_a_file_sent_any_way() -> None:
+    content = np.random.default_rng(7).integers(0, 256, 50_000, np.uint8).tobytes()
+    piece = content[12_345 : 12_345 + WINDOW]
+    assert carries_a_window_of(b"x" + piece + b"y", content)
+    assert carries_a_window_of(b"f=" + quote_from_bytes(piece).encode(), content)
+    assert carries_a_window_of(
+        json.dumps({"p": base64.b64encode(piece).decode()}).encode(), content
+    )
+    # Two pieces of under a window each, with a gap: no window of the file is there.
+    half = WINDOW // 2
+    assert not carries_a_window_of(piece[: half - 1] + b"..." + piece[half:], content)
+
+
+def _bits_apart(a: str, b: str) -> int:
+    codes = [np.frombuffer(bytes.fromhex(h), np.uint8)[None, :] for h in (a, b)]
+    return int(hamming_matrix(codes[0], codes[1])[0, 0])
+
+
+def _matches(live: Live, key: str, value: str) -> list[Any]:
+    answer = httpx.post(f"{live.base}/v1/match", headers={"Authorization": f"Bearer {key}"},
+                        json={"signals": [{"type": "pdq", "value": value}]})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    found: list[Any] = answer.json()["matches"]
+    return found
+
+
+def _fingerprint_in_page(page: Page, chosen: list[Path]) -> list[dict[str, Any]]:
+    page.get_by_test_id("file-input").set_input_files([str(p) for p in chosen])
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=submit]').disabled", timeout=120_000
+    )
+    sent: list[dict[str, Any]] = json.loads(page.locator("#fingerprints").input_value())
+    return sent
+
+
+def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
+    chromium: Browser, live: Live, chosen: list[Path]
+) -> None:
+    context = chromium.new_context(locale="en-GB")
+    requests: list[Request] = []
+    context.on("request", lambda request: requests.append(request))
+    page = context.new_page()
+    page.goto(live.base + "/")
+    page.get_by_test_id("start").click()
+    page.wait_for_url("**/submit")
+
+    sent = _fingerprint_in_page(page, chosen)
+    pdqs = {s["value"] for s in sent if s["type"] == "pdq"}
+    apart = []
+    for path in chosen:
+        content = path.read_bytes()
+        exact = {s["value"] for s in sent if s["type"] in ("md5", "sha256")}
+        assert {hashlib.md5(content).hexdigest(), hashlib.sha256(content).hexdigest()} <= exact
+        if path.suffix == ".mp4":
+            continue
+        ours = fingerprint_file(path, FingerprintOptions())
+        assert ours.pdq is not None
+        apart.append(min(_bits_apart(ours.pdq, theirs) for theirs in pdqs))
+    assert len(pdqs) == len(PHOTOS)
+    assert max(apart) <= 10 and float(np.mean(apart)) <= 2.0, apart
+    keypoints = [s for s in sent if s["type"] == "keypoints"]
+    assert len(keypoints) == len(PHOTOS)
+    for item in keypoints:
+        payload = base64.b64decode(item["payload"])
+        assert hashlib.sha256(payload).hexdigest() == item["value"]
+        assert len(features_from_bytes(payload)) >= 12
+
+    page.get_by_test_id("submit").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/submit/done"), page.content()[-3000:]
+    number = page.get_by_test_id("receipt-number").inner_text()
+    pin = page.get_by_test_id("receipt-pin").inner_text()
+    assert re.fullmatch(r"RC(-[0-9A-Z]{4}){3}", number) and re.fullmatch(r"\d{8}", pin)
+
+    store = Store.open(live.settings.database_url)
+    operator = issue_key(store, "operators", "admin", ["admin"], label="test", actor="test").key
+    store.close()
+    deadline = time.monotonic() + 5
+    while not all(_matches(live, operator, value) for value in pdqs):
+        assert time.monotonic() < deadline, "the case's fingerprints never matched"
+        time.sleep(0.05)
+
+    page.get_by_test_id("saved").click()
+    page.get_by_test_id("case-number").fill(number)
+    page.get_by_test_id("case-pin").fill(pin)
+    page.get_by_test_id("open").click()
+    status = page.get_by_test_id("case-status")
+    assert status.get_attribute("data-status") == "active"
+    assert int(page.get_by_test_id("active-count").inner_text()) == len(
+        {(s["type"], s["value"]) for s in sent}
+    )
+
+    page.get_by_test_id("withdraw-confirm").check()
+    page.get_by_test_id("withdraw").click()
+    withdrawn_at = time.monotonic()
+    assert page.get_by_test_id("case-status").get_attribute("data-status") == "withdrawn"
+    while any(_matches(live, operator, value) for value in pdqs):
+        assert time.monotonic() - withdrawn_at < 1.0, "still matching a second after withdrawal"
+        time.sleep(0.02)
+    context.close()
+
+    host = urlsplit(live.base).netloc
+    assert {urlsplit(r.url).netloc for r in requests} == {host}, "another host was contacted"
+    contents = {path.name: path.read_bytes() for path in chosen}
+    bodies = [r.post_data_buffer or b"" for r in requests] + [r.url.encode() for r in requests]
+    assert any(b"fingerprints" in body for body in bodies)  # the recording saw the sending
+    for name, content in contents.items():
+        leaked = [b[:80] for b in bodies if carries_a_window_of(b, content)]
+        assert not leaked, f"a request carried bytes of {name}"
