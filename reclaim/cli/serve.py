@@ -132,6 +132,7 @@ def demo(
         f"\nReclaim demo: bank {DEMO_BANK} holds the fingerprints of {stored} photos from "
         f"{photos}.\n"
         f"  service   {url}   (interactive API docs: {url}/docs)\n"
+        f"  survivor portal   {url}/   (fingerprints photos in the browser; sends no image)\n"
         f"  API key   {issued.key}\n"
         f"Match a photo (its bytes are hashed in memory by the service, never kept):\n"
         f"  curl -s -H 'Authorization: Bearer {issued.key}' -F file=@{example} {url}/v1/match\n"

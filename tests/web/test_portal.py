@@ -29,6 +29,7 @@ from tests.hashing.videos import encode_video, pan_frames
 from tests.web.live import Live, running
 
 PHOTOS = ("astronaut.jpg", "coffee.jpg", "brick.jpg", "wikimedia03.jpg", "camera.png")
+EXTRA = Path(__file__).resolve().parents[2] / "samples" / "photos" / "moon.jpg"
 WINDOW = 1024
 
 
@@ -161,6 +162,18 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
         {(s["type"], s["value"]) for s in sent}
     )
 
+    more = chosen[-2]  # a photo already sent: nothing new for the case
+    page.get_by_test_id("file-input").set_input_files([str(more), str(EXTRA)])
+    page.wait_for_function("() => !document.querySelector('[data-testid=add]').disabled")
+    page.get_by_test_id("add").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("notice").is_visible()
+    added = int(page.get_by_test_id("active-count").inner_text())
+    assert added > len({(s["type"], s["value"]) for s in sent})
+    extra = fingerprint_file(EXTRA, FingerprintOptions()).pdq
+    assert extra is not None
+    pdqs.add(extra)  # Python's hash of it: within the match threshold of the page's
+
     page.get_by_test_id("withdraw-confirm").check()
     page.get_by_test_id("withdraw").click()
     withdrawn_at = time.monotonic()
@@ -172,7 +185,7 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
 
     host = urlsplit(live.base).netloc
     assert {urlsplit(r.url).netloc for r in requests} == {host}, "another host was contacted"
-    contents = {path.name: path.read_bytes() for path in chosen}
+    contents = {path.name: path.read_bytes() for path in [*chosen, EXTRA]}
     bodies = [r.post_data_buffer or b"" for r in requests] + [r.url.encode() for r in requests]
     assert any(b"fingerprints" in body for body in bodies)  # the recording saw the sending
     for name, content in contents.items():
