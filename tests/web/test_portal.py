@@ -110,7 +110,12 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
 ) -> None:
     context = chromium.new_context(locale="en-GB")
     requests: list[Request] = []
-    context.on("request", lambda request: requests.append(request))
+
+    # A plain function: Playwright cannot attach its wrapper to a bound builtin method.
+    def record(request: Request) -> None:
+        requests.append(request)
+
+    context.on("request", record)
     page = context.new_page()
     page.goto(live.base + "/")
     page.get_by_test_id("start").click()
