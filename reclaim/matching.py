@@ -81,7 +81,8 @@ class Match:
     features and videos); a ``keypoints`` match gives ``inliers``, the corners one
     plausible transform explains (at least ``keypoints.MIN_INLIERS``); a ``vpdq`` match
     gives ``query_percent`` and ``target_percent``, the shares of the query's and of the
-    registered video's frames that match the other's."""
+    registered video's frames that match the other's. ``bank_kind`` is the bank's kind:
+    ``minor`` asks for child-protection handling."""
 
     bank: str
     signal_id: int
@@ -91,10 +92,11 @@ class Match:
     inliers: int | None = None
     query_percent: float | None = None
     target_percent: float | None = None
+    bank_kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        record = {"bank": self.bank, "signal_id": self.signal_id, "type": self.type,
-                  "distance": self.distance}  # fmt: skip
+        record = {"bank": self.bank, "bank_kind": self.bank_kind, "signal_id": self.signal_id,
+                  "type": self.type, "distance": self.distance}  # fmt: skip
         if self.inliers is not None:
             record["inliers"] = self.inliers
         if self.query_percent is not None:
@@ -564,7 +566,7 @@ class Matcher:
                 continue
             match = Match(
                 bank.name, signal_id, signal_type, distance, bank_id, inliers,
-                query_percent, target_percent,
+                query_percent, target_percent, bank.kind,
             )  # fmt: skip
             if signal_id not in best or distance < best[signal_id].distance:
                 best[signal_id] = match

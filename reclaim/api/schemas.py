@@ -251,6 +251,10 @@ class MatchRequest(Strict):
 
 class MatchPublic(BaseModel):
     bank: str
+    bank_kind: Literal["survivor", "verified", "partner", "negative", "minor"] = Field(
+        description="What the bank's hashes mean; minor: an image taken under 18, to be "
+        "handled under child-protection rules (such as reporting to the national hotline)."
+    )
     signal_id: int
     type: str
     distance: int = Field(

@@ -89,7 +89,9 @@ def test_a_withdrawn_case_stops_matching_within_a_second_and_partners_see_it(
     number = _filed(service, centre, value).json()["number"]
     _share_survivor_bank(service, "platform")
     service.settle()
-    assert [m["bank"] for m in _matches(service, platform, value)] == ["survivor-submissions"]
+    assert [(m["bank"], m["bank_kind"]) for m in _matches(service, platform, value)] == [
+        ("survivor-submissions", "survivor")
+    ]
     since = service.client.get(
         "/v1/banks/survivor-submissions/export?since=0", headers=platform
     ).json()["next_since"]
@@ -129,3 +131,14 @@ def test_platforms_report_removals_and_the_case_counts_them(service: Service) ->
     assert reported.json()["outcome"] == "removed" and reported.json()["outcome_at"]
     case = service.client.get(f"/v1/cases/{number}", headers=centre).json()
     assert (case["matches"], case["platforms"], case["removals"]) == (1, 1, 1)
+
+
+def test_a_case_of_images_taken_under_18_matches_as_the_minor_bank(service: Service) -> None:
+    centre = service.key("centre", *CENTRE_SCOPES, kind="support_centre")
+    operator = service.key("operators", "admin", kind="admin")
+    value = secrets.token_hex(32)
+    assert _filed(service, centre, value, minor=True).json()["minor"] is True
+    service.settle()
+    assert [(m["bank"], m["bank_kind"]) for m in _matches(service, operator, value)] == [
+        ("survivor-minors", "minor")
+    ]

@@ -67,6 +67,7 @@ def test_near_duplicates_match_within_the_threshold(service: Service) -> None:
     assert found["matches"] == [
         {
             "bank": "A",
+            "bank_kind": "verified",
             "signal_id": IDS[stored],
             "type": "pdq",
             "distance": 10,

@@ -90,6 +90,7 @@ def _public(result: MatchResult) -> tuple[list[MatchPublic], bool]:
     matches = [
         MatchPublic(
             bank=m.bank,
+            bank_kind=m.bank_kind,
             signal_id=m.signal_id,
             type=m.type,
             distance=m.distance,
