@@ -26,6 +26,7 @@ from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
@@ -44,6 +45,7 @@ from sqlalchemy import create_engine, text
 
 from reclaim.api import create_app
 from reclaim.keys import issue_key
+from reclaim.sealing import new_key_text
 from reclaim.settings import Settings
 from reclaim.store import Store
 from tests.conftest import POSTGRES_URL, require_postgres
@@ -111,6 +113,9 @@ def running(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             index_dir=str(tmp_path_factory.mktemp("idx")),
             rate_limit_per_second=0,
             environment="test",
+            # Set here: a PostgreSQL store's key file would land in the working folder,
+            # which for a module's fixture is still the checkout.
+            secret_key=SecretStr(new_key_text()),
         )
     )
     headers = {"Authorization": f"Bearer {issued.key}"}
