@@ -103,7 +103,7 @@ def update_catalogues() -> list[str]:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalogue = Catalog(locale=language, project="Reclaim", fuzzy=False)
-        catalogue.update(template, update_header_comment=False)
+        catalogue.update(template, no_fuzzy_matching=True, update_header_comment=False)
         catalogue.obsolete.clear()
         catalogue.header_comment = f"# {LANGUAGES[language]}: the survivor portal's messages.\n#"
         catalogue.project, catalogue.version = "Reclaim", ""

@@ -57,6 +57,8 @@ def test_each_language_translates_every_message(language: str) -> None:
         if m.id and all(m.string if isinstance(m.string, tuple) else [m.string])
     }
     assert wanted - translated == set(), "untranslated messages"
+    fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
+    assert not fuzzy, f"guessed translations to check (a page shows English for them): {fuzzy}"
     for message in catalogue:
         if not message.id:
             continue

@@ -46,9 +46,9 @@ async function lumaOf(file) {
 
 /** Every fingerprint of one file: exact hashes always; for a picture the browser can
  * decode, its PDQ (when its quality is high enough to trust) and its local features. */
-async function fingerprintsOf(file, minQuality) {
+async function fingerprintsOf(file, minQuality, progress) {
   const found = [];
-  const { md5, sha256 } = await fileDigests(file);
+  const { md5, sha256 } = await fileDigests(file, progress);
   found.push({ type: "md5", value: md5 }, { type: "sha256", value: sha256 });
   if (file.type.startsWith("video/")) return { found, kind: "video" };
   const picture = await lumaOf(file);
@@ -93,7 +93,11 @@ if (picker && form) {
     for (const [index, file] of files.entries()) {
       progress.value = index;
       status.textContent = say("textWorking", { done: index + 1, total: files.length });
-      const { found, kind } = await fingerprintsOf(file, minQuality);
+      // A long video takes a while to read: the bar moves within the file too.
+      const within = (done, total) => {
+        if (mine === run) progress.value = index + done / Math.max(total, 1);
+      };
+      const { found, kind } = await fingerprintsOf(file, minQuality, within);
       if (mine !== run) return;
       all.push(...found);
       const item = document.createElement("li");
