@@ -6,7 +6,7 @@ PIN are shown once; the store keeps the PIN only as an Argon2 hash. Opening a ca
 one Argon2 check whatever happens — an unknown number is checked against a stand-in hash
 — and every refusal reads the same, so a caller cannot learn whether a number exists.
 Five wrong PINs in a row pause a case for 15 minutes, doubling with each further five (up
-to a day); callers also limit failures per client (``reclaim.api.limits.FailureLimiter``).
+to a day); callers also limit attempts per client (``reclaim.api.limits.AttemptLimiter``).
 
 Signals go to the survivor bank, or to the minor bank (kind ``minor``, for
 child-protection handling) when the survivor says an image was taken under 18. The same
@@ -31,11 +31,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from reclaim.banks import new_signal
 from reclaim.errors import (
     AuthenticationError,
+    BankExistsError,
     ConfigurationError,
     HashFormatError,
     InputError,
+    UnknownBankError,
     UnknownCaseError,
 )
+from reclaim.hashing.base import SignalType
 from reclaim.keys import Principal
 from reclaim.sealing import SecretKey
 from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
@@ -63,6 +66,10 @@ _CONTACT_PURPOSE: Final = "case contact"
 _hasher = PasswordHasher()
 _stand_in_lock = threading.Lock()
 _stand_in: list[str] = []
+#: Argon2 takes 64 MiB a run: at most two at once per process, so a burst of anonymous
+#: submissions or guesses queues instead of exhausting memory.
+_argon2_slots = threading.BoundedSemaphore(2)
+NUMBER_DRAWS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +171,19 @@ def _stand_in_hash() -> str:
     number takes as long to refuse as a wrong PIN."""
     with _stand_in_lock:
         if not _stand_in:
-            _stand_in.append(_hasher.hash(new_pin()))
+            _stand_in.append(_hash_pin(new_pin()))
         return _stand_in[0]
+
+
+def _hash_pin(pin: str) -> str:
+    with _argon2_slots:
+        return _hasher.hash(pin)
 
 
 def _pin_matches(pin_hash: str, pin: str) -> bool:
     try:
-        return _hasher.verify(pin_hash, pin)
+        with _argon2_slots:
+            return _hasher.verify(pin_hash, pin)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -187,14 +200,48 @@ def parse_submission(items: Sequence[Any], min_quality: int) -> Submission:
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            if not isinstance(item, dict):
-                raise HashFormatError("a fingerprint is an object with 'type' and 'value'")
-            if item.get("source") is not None:
-                raise HashFormatError("a case's fingerprints carry no source (no file names)")
-            accepted.append(new_signal(item, min_quality))
+            signal = new_signal(_checked_item(item), min_quality)
+            if signal.type == SignalType.PDQ.value:
+                _check_pdq_bits(signal.value)
+            accepted.append(signal)
         except (HashFormatError, InputError) as exc:
             errors.append({"index": index, **exc.to_dict()})
     return Submission(list(dict.fromkeys(accepted)), errors)
+
+
+_ITEM_FIELDS: Final = frozenset({"type", "value", "quality", "payload"})
+#: A PDQ hash thresholds at its median, so about half its 256 bits are set; one far from
+#: that (all zeros, say) is no picture's and would match every flat image.
+PDQ_BITS_RANGE: Final = (64, 192)
+
+
+def _checked_item(item: object) -> dict[str, Any]:
+    """An anonymous submission's item, its fields of the right kinds (a case's
+    fingerprints come from anyone: nothing is taken on trust)."""
+    if not isinstance(item, dict):
+        raise HashFormatError("a fingerprint is an object with 'type' and 'value'")
+    if "source" in item:
+        raise HashFormatError("a case's fingerprints carry no source (no file names)")
+    unknown = sorted(set(item) - _ITEM_FIELDS)
+    if unknown:
+        raise HashFormatError(f"unknown fields {unknown}: a fingerprint has {sorted(_ITEM_FIELDS)}")
+    for name in ("type", "value", "payload"):
+        if name in item and not isinstance(item[name], str | None):
+            raise HashFormatError(f"{name} must be text")
+    quality = item.get("quality")
+    if quality is not None and (type(quality) is not int or not 0 <= quality <= 100):
+        raise HashFormatError(f"quality must be a whole number from 0 to 100, not {quality!r}")
+    return item
+
+
+def _check_pdq_bits(value: str) -> None:
+    bits = int(value, 16).bit_count()
+    low, high = PDQ_BITS_RANGE
+    if not low <= bits <= high:
+        raise HashFormatError(
+            f"pdq {value} has {bits} of 256 bits set: not the hash of a picture "
+            f"({low} to {high} expected)"
+        )
 
 
 def _require_some(submission: Submission) -> None:
@@ -242,7 +289,7 @@ class CaseService:
         _require_some(submission)
         sealed = self._seal_contact(contact)
         pin = new_pin()
-        pin_hash = _hasher.hash(pin)
+        pin_hash = _hash_pin(pin)
         with self.store.write() as session:
             bank = self._bank(session, minor)
             case = self._new_case(session, bank, pin_hash, sealed, representative)
@@ -268,43 +315,54 @@ class CaseService:
 
     def open(self, number_text: str, pin_text: str, actor: str = "portal") -> int:
         """The id of the case this number and PIN open; ``AuthenticationError`` (always
-        the same message) otherwise. One Argon2 check runs in every case."""
+        the same message) otherwise.
+
+        The attempt is counted, under the case's row lock, before the PIN is checked and
+        is forgiven only when it proves right, so concurrent guesses cannot slip past the
+        pause. Every attempt writes an audit row and runs one Argon2 check, whether the
+        number exists, is paused or is right, so none reads differently from another."""
         number, pin = normalise_case_number(number_text), normalise_pin(pin_text)
-        with self.store.read() as session:
-            case = CaseRepository(session).case_by_number(number) if number else None
-            pin_hash = case.pin_hash if case else _stand_in_hash()
-            ident = case.id if case else None
-            locked_until = case.locked_until if case else None
-        matches = _pin_matches(pin_hash, pin or "not a pin")
         now = utcnow()
-        if ident is None:
+        with self.store.write() as session:
+            case = CaseRepository(session).case_by_number(number, lock=True) if number else None
+            audit = AuditRepository(session)
+            if case is None:
+                ident, pin_hash, allowed = None, _stand_in_hash(), False
+                audit.audit_append(actor, "case.attempt", "case:unknown")
+            else:
+                allowed = pin is not None and not _paused(case, now)
+                if allowed:
+                    _count_failure(case, now)
+                ident, pin_hash = case.id, case.pin_hash
+                audit.audit_append(
+                    actor, "case.attempt", f"case:{case.number}",
+                    {"attempts": case.failed_attempts, "refused_unchecked": not allowed},
+                )  # fmt: skip
+        right = _pin_matches(pin_hash, pin or "not a pin")
+        if ident is None or not allowed or not right:
             raise AuthenticationError(REFUSAL)
         with self.store.write() as session:
-            case = CaseRepository(session).case_get(ident)
+            case = CaseRepository(session).case_get(ident, lock=True)
             if case is None:
                 raise AuthenticationError(REFUSAL)
-            audit = AuditRepository(session)
-            paused = locked_until is not None and locked_until > now
-            opened = matches and not paused and pin is not None
-            if opened:
-                case.failed_attempts, case.locked_until = 0, None
-                audit.audit_append(actor, "case.open", f"case:{case.number}")
-            else:
-                if not paused:
-                    _count_failure(case, now)
-                audit.audit_append(
-                    actor, "case.refused", f"case:{case.number}",
-                    {"failures": case.failed_attempts, "paused": paused},
-                )  # fmt: skip
-        if not opened:  # the failure is counted (committed) before the refusal leaves
-            raise AuthenticationError(REFUSAL)
+            case.failed_attempts, case.locked_until = 0, None
+            AuditRepository(session).audit_append(actor, "case.open", f"case:{case.number}")
         return ident
 
     def view(self, case_id: int, *, with_contact: bool = False, actor: str = "portal") -> CaseView:
-        """The case's status; ``with_contact`` unseals the contact (audited)."""
+        """The case's status, as its holder may see it (each reading audited);
+        ``with_contact`` unseals the contact. A withdrawn case shows every signal it sent
+        as withdrawn: whether another case still holds one is that case's business."""
         with self.store.write() as session:
             repository = CaseRepository(session)
             case = _case(repository, case_id)
+            AuditRepository(session).audit_append(actor, "case.read", f"case:{case.number}")
+            counts = repository.case_signal_counts(case.id)
+            if case.status == CaseStatus.WITHDRAWN.value:
+                counts = {
+                    kind: {SignalStatus.WITHDRAWN.value: sum(by.values())}
+                    for kind, by in counts.items()
+                }
             contact = None
             if with_contact and case.contact is not None:
                 contact = self.key.unseal(case.contact, _CONTACT_PURPOSE).decode()
@@ -317,7 +375,7 @@ class CaseService:
                 representative = names.get(case.representative_id)
             return CaseView(
                 case.number, case.status, case.minor, case.created_at, case.withdrawn_at,
-                repository.case_signal_counts(case.id), repository.case_match_summary(case.id),
+                counts, repository.case_match_summary(case.id),
                 representative, case.contact is not None, contact,
             )  # fmt: skip
 
@@ -328,8 +386,6 @@ class CaseService:
             case = _case(CaseRepository(session), case_id)
             if case.status != CaseStatus.ACTIVE.value:
                 raise InputError(f"case {case.number} is withdrawn: open a new case instead")
-            bank = session.get(Bank, case.bank_id)
-            assert bank is not None  # the foreign key keeps it
             added = self._store_signals(session, case, submission.signals)
             AuditRepository(session).audit_append(
                 actor, "case.add", f"case:{case.number}",
@@ -340,18 +396,20 @@ class CaseService:
 
     def withdraw(self, case_id: int, actor: str = "portal") -> int:
         """Withdraw the case: its signals stop matching unless another active case holds
-        them, and its contact is erased. How many signals were withdrawn; withdrawing a
-        withdrawn case again changes nothing."""
+        them, and its contact is erased. A signal quarantined or disputed meanwhile is
+        withdrawn too: the survivor's consent is gone whatever its review says. How many
+        signals were withdrawn; withdrawing a withdrawn case again changes nothing."""
         with self.store.write() as session:
             repository = CaseRepository(session)
             case = _case(repository, case_id)
             if case.status == CaseStatus.WITHDRAWN.value:
                 return 0
+            BankRepository(session).bank_lock(case.bank_id)  # see _store_signals
             ids = repository.case_signal_ids(case.id)
             kept = repository.case_signals_held_elsewhere(case.id, ids)
             signals = SignalRepository(session)
             rows = signals.signal_rows([i for i in ids if i not in kept])
-            active = [i for i, row in rows.items() if row.status == SignalStatus.ACTIVE.value]
+            active = [i for i, row in rows.items() if row.status != SignalStatus.WITHDRAWN.value]
             if active:
                 signals.signal_set_status(case.bank_id, active, SignalStatus.WITHDRAWN)
             case.status, case.withdrawn_at = CaseStatus.WITHDRAWN.value, utcnow()
@@ -391,14 +449,18 @@ class CaseService:
         repository = BankRepository(session)
         try:
             bank = repository.bank_get(name)
-        except InputError:
-            bank = repository.bank_create(
-                name, kind.value, "Fingerprints submitted in survivors' cases"
-                + (" (taken under 18: child-protection handling)" if minor else ""),
-            )  # fmt: skip
-            AuditRepository(session).audit_append(
-                "portal", "bank.create", f"bank:{name}", {"kind": kind.value}
-            )
+        except UnknownBankError:
+            try:
+                bank = repository.bank_create(
+                    name, kind.value, "Fingerprints submitted in survivors' cases"
+                    + (" (taken under 18: child-protection handling)" if minor else ""),
+                )  # fmt: skip
+            except BankExistsError:  # made meanwhile by another process
+                bank = repository.bank_get(name)
+            else:
+                AuditRepository(session).audit_append(
+                    "portal", "bank.create", f"bank:{name}", {"kind": kind.value}
+                )
         if bank.kind != kind.value:
             raise ConfigurationError(
                 f"bank {name!r} is of kind {bank.kind!r}; cases need one of kind {kind.value!r}"
@@ -414,7 +476,7 @@ class CaseService:
         representative: Representative | None,
     ) -> Case:
         repository = CaseRepository(session)
-        while True:
+        for _ in range(NUMBER_DRAWS):
             case = Case(
                 number=new_case_number(), pin_hash=pin_hash, status=CaseStatus.ACTIVE.value,
                 bank_id=bank.id, minor=bank.kind == BankKind.MINOR.value, contact=contact,
@@ -428,11 +490,18 @@ class CaseService:
                 return repository.case_create(case)
             except CaseNumberTaken:  # one in 2**60 per case held: draw again
                 continue
+        raise ConfigurationError(f"no free case number in {NUMBER_DRAWS} draws: check the store")
 
     def _store_signals(self, session: Any, case: Case, signals: Sequence[NewSignal]) -> int:
         """Store the case's signals in its bank and tie them to it; a signal withdrawn
         before (another case withdrawn) is made active again. How many are new to the
-        case."""
+        case. Curators remove a fingerprint for good by quarantining it, which no case
+        undoes.
+
+        The bank's row is locked first, as in ``withdraw``: otherwise on PostgreSQL two
+        cases withdrawn at once could each see the other still holding a shared signal and
+        both keep it, or a withdrawal could withdraw a signal another case is submitting."""
+        BankRepository(session).bank_lock(case.bank_id)
         repository = SignalRepository(session)
         repository.signal_add_many(case.bank_id, signals)
         ids = repository.signal_ids(case.bank_id, signals)
@@ -450,7 +519,13 @@ def _case(repository: CaseRepository, case_id: int) -> Case:
     return case
 
 
+def _paused(case: Case, now: datetime) -> bool:
+    return case.locked_until is not None and case.locked_until > now
+
+
 def _count_failure(case: Case, now: datetime) -> None:
+    """Count an attempt as failed (until it proves right); the attempt that completes a
+    run of five starts the pause, so no sixth can begin meanwhile."""
     case.failed_attempts += 1
     if case.failed_attempts % FAILURES_BEFORE_PAUSE == 0:
         doublings = case.failed_attempts // FAILURES_BEFORE_PAUSE - 1

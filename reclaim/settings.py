@@ -42,9 +42,16 @@ class Settings(BaseSettings):
     case_attempts_per_client: int = Field(
         10,
         ge=1,
-        description="Wrong case numbers or PINs one client (IP address) may send within "
+        description="Case numbers and PINs one client (IP address; an IPv6 /64) may try "
+        "(right ones are forgiven) within "
         "case_attempts_window_seconds before every attempt from it is refused for a while "
         "(each case also pauses itself after 5 wrong PINs).",
+    )
+    case_submissions_per_client_per_hour: int = Field(
+        20,
+        ge=1,
+        description="New cases one client (IP address; an IPv6 /64) may submit in the "
+        "portal in an hour: each costs an Argon2 hash and a write.",
     )
     case_attempts_window_seconds: float = Field(
         900.0,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -95,7 +97,7 @@ def test_a_case_opens_with_its_number_and_pin_and_shows_its_fingerprints(
         assert receipt.pin not in stored.pin_hash and stored.pin_hash.startswith("$argon2")
         assert BankRepository(session).bank_get("survivors").kind == "survivor"
         actions = [e.action for e in session.scalars(select(AuditEvent))]
-    assert actions[-2:] == ["case.create", "case.open"]
+    assert actions[-4:] == ["case.create", "case.attempt", "case.open", "case.read"]
 
 
 def test_an_empty_or_wholly_refused_submission_makes_no_case(
@@ -228,7 +230,8 @@ def test_withdrawal_stops_only_what_no_other_active_case_holds_and_partners_see_
     assert [(c.value, c.status) for c in changes] == [(OTHER_PDQ, "withdrawn")]
     assert service.view(second_id).active_signals == 1
     view = service.view(first_id)
-    assert (view.status, view.active_signals, view.withdrawn_signals) == ("withdrawn", 1, 1)
+    # As the withdrawn case sees it: all withdrawn (another case's hold is not its business).
+    assert (view.status, view.active_signals, view.withdrawn_signals) == ("withdrawn", 0, 2)
     with pytest.raises(InputError, match="withdrawn"):
         service.add(first_id, _submission(_pdq(OTHER_PDQ)))
 
@@ -301,3 +304,91 @@ def test_a_support_centre_reaches_only_the_cases_it_filed(
         service.case_for(receipt.number, stranger)
     with pytest.raises(UnknownCaseError):
         service.case_for("RC-0000-0000-0000", filer)
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        ({"type": "pdq", "value": PDQ, "quality": 55.5}, "whole number"),
+        ({"type": "pdq", "value": PDQ, "quality": 1e300}, "whole number"),
+        ({"type": "pdq", "value": PDQ, "quality": "90"}, "whole number"),
+        ({"type": "pdq", "value": PDQ, "quality": True}, "whole number"),
+        ({"type": "pdq", "value": PDQ, "quality": 10**30}, "whole number"),
+        ({"type": "pdq", "value": PDQ, "quality": 1000}, "whole number"),
+        ({"type": "pdq", "value": ["x"]}, "must be text"),
+        ({"type": "pdq", "value": PDQ, "colour": "red"}, "unknown fields"),
+        ({"type": "pdq", "value": "0" * 64, "quality": 90}, "0 of 256 bits"),
+        ({"type": "pdq", "value": "f" * 64}, "256 of 256 bits"),
+    ],
+)
+def test_anonymous_items_are_taken_on_no_trust(item: dict[str, Any], reason: str) -> None:
+    submission = _submission(item)
+    assert submission.signals == []
+    assert reason in submission.errors[0]["message"]
+
+
+def test_concurrent_guesses_cannot_pass_the_pause(service: CaseService, store: Store) -> None:
+    receipt = service.create(_submission(_pdq()), minor=False)
+    wrong = "00000000" if receipt.pin != "00000000" else "11111111"
+    checked: list[bool] = []
+    real = cases._pin_matches
+
+    def counting(pin_hash: str, pin: str) -> bool:
+        checked.append(True)
+        return real(pin_hash, pin)
+
+    def guess(_: int) -> None:
+        with pytest.raises(AuthenticationError):
+            service.open(receipt.number, wrong)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cases, "_pin_matches", counting)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(guess, range(16)))
+    assert len(checked) == 16  # every attempt costs a check, counted or not
+    with store.read() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.failed_attempts == cases.FAILURES_BEFORE_PAUSE  # the rest found it paused
+    assert case.locked_until is not None
+    with pytest.raises(AuthenticationError):
+        service.open(receipt.number, receipt.pin)
+
+
+def test_cases_sharing_a_fingerprint_withdrawn_at_once_withdraw_it(
+    service: CaseService, store: Store
+) -> None:
+    for round_ in range(4):
+        value = f"{round_:02x}" * 16 + "0f" * 16
+        opened = []
+        for _ in range(2):
+            receipt = service.create(_submission(_pdq(value)), minor=False)
+            opened.append(service.open(receipt.number, receipt.pin))
+        barrier = threading.Barrier(2)
+
+        def withdraw(case_id: int, barrier: threading.Barrier = barrier) -> int:
+            barrier.wait()
+            return service.withdraw(case_id)
+
+        with ThreadPoolExecutor(2) as pool:
+            withdrawn = list(pool.map(withdraw, opened))
+        assert sorted(withdrawn) == [0, 1]  # the later of the two withdraws it
+        statuses = {c.value: c.status for c in export_changes(store, "survivors", 0, 1000)}
+        assert statuses[value] == "withdrawn", round_
+
+
+def test_a_case_sees_only_matches_made_since_it_sent_the_fingerprint(
+    service: CaseService, store: Store
+) -> None:
+    first = service.create(_submission(_pdq()), minor=False)
+    first_id = service.open(first.number, first.pin)
+    with store.write() as session:
+        platform, _ = OrganisationRepository(session).organisation_ensure("p", "platform")
+        signal_id = session.scalars(select(CaseSignal.signal_id)).one()
+        session.add(MatchRecord(organisation_id=platform.id, signal_id=signal_id, bank_id=1,
+                                type="pdq", distance=0, outcome="removed",
+                                outcome_at=utcnow()))  # fmt: skip
+    second = service.create(_submission(_pdq()), minor=False)
+    second_id = service.open(second.number, second.pin)
+    assert service.view(first_id).matches.matches == 1
+    later = service.view(second_id).matches
+    assert (later.matches, later.removals) == (0, 0)

@@ -1,4 +1,4 @@
-"""Limits the service puts on callers: request rates per key, failed case openings per
+"""Limits the service puts on callers: request rates per key, case attempts per
 client, and request body sizes."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,43 +48,50 @@ class RateLimiter:
             self._buckets[key] = (tokens - 1.0, now)
 
 
-class FailureLimiter:
-    """Failed attempts per client (wrong case numbers or PINs): at most ``limit`` in any
-    ``window`` seconds; past that, every attempt from the client is refused until the
-    oldest failure leaves the window, right or wrong, so guessing costs time whatever the
-    case. Kept in this process, like ``RateLimiter``; cases count their own failures in
-    the store as well."""
+class AttemptLimiter:
+    """Attempts per client (case openings, case submissions): at most ``limit`` in any
+    ``window`` seconds. ``take`` counts an attempt before it is made, so a burst of them
+    at once cannot all pass; ``forgive`` takes back one that proved right (a case opened
+    with its PIN). Past the limit every attempt from the client is refused until the
+    oldest leaves the window. Kept in this process, like ``RateLimiter`` (with several
+    worker processes each counts its own); cases count their own failures in the store
+    as well."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, limit: int, window: float, clients: int = 100_000) -> None:
         self.limit = limit
         self.window = window
-        self._failures: dict[str, list[float]] = {}
+        self.clients = clients
+        self._attempts: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, client: str) -> None:
-        """Refuse ``client`` with ``RateLimited`` while it has too many recent failures."""
+    def take(self, client: str) -> None:
+        """Count an attempt by ``client``, or refuse it with ``RateLimited``."""
         now = time.monotonic()
         with self._lock:
-            recent = self._recent(client, now)
+            recent = [t for t in self._attempts.pop(client, []) if t > now - self.window]
             if len(recent) >= self.limit:
+                self._attempts[client] = recent
                 wait = math.ceil(recent[0] + self.window - now)
                 raise RateLimited(
                     "too many attempts from here; wait before trying again",
                     retry_after=max(1, wait),
                 )
+            recent.append(now)
+            self._attempts[client] = recent  # the most recent client last
+            while len(self._attempts) > self.clients:
+                self._attempts.popitem(last=False)  # forget the longest quiet
 
-    def fail(self, client: str) -> None:
-        now = time.monotonic()
+    def forgive(self, client: str) -> None:
+        """Take back ``client``'s latest attempt."""
         with self._lock:
-            self._recent(client, now).append(now)
-            if len(self._failures) > 100_000:  # forget the quietest clients first
-                oldest = min(self._failures, key=lambda c: self._failures[c][-1])
-                del self._failures[oldest]
+            recent = self._attempts.get(client)
+            if recent:
+                recent.pop()
+            if not recent:
+                self._attempts.pop(client, None)
 
-    def _recent(self, client: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(client, []) if t > now - self.window]
-        self._failures[client] = kept
-        return kept
+    def __len__(self) -> int:
+        return len(self._attempts)
 
 
 class BodyLimit:

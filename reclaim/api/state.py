@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Final
 
-from reclaim.api.limits import FailureLimiter, RateLimiter
+from reclaim.api.limits import AttemptLimiter, RateLimiter
 from reclaim.cases import CaseService
 from reclaim.errors import NotReady, ReclaimError
 from reclaim.hashing.files import FingerprintOptions, options_for
@@ -40,7 +40,8 @@ class ServiceState:
     recorder: MatchRecorder
     secret: SecretKey
     cases: CaseService
-    failures: FailureLimiter
+    openings: AttemptLimiter
+    submissions: AttemptLimiter
     load_attempted: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
     _matcher: Matcher | None = None
@@ -66,9 +67,10 @@ class ServiceState:
                 minor_bank=settings.minor_bank,
                 min_quality=settings.pdq_min_quality,
             ),
-            failures=FailureLimiter(
+            openings=AttemptLimiter(
                 settings.case_attempts_per_client, settings.case_attempts_window_seconds
             ),
+            submissions=AttemptLimiter(settings.case_submissions_per_client_per_hour, 3600.0),
         )
 
     def start_loading(self) -> threading.Thread:

@@ -65,6 +65,12 @@ class BankRepository:
             raise UnknownBankError(f"no bank named {name!r}")
         return bank
 
+    def bank_lock(self, bank_id: int) -> None:
+        """Hold the bank's row until the transaction ends (PostgreSQL; SQLite's write
+        transactions already run one at a time): changes that read which cases hold a
+        signal before changing it take turns per bank."""
+        self.session.execute(select(Bank.id).where(Bank.id == bank_id).with_for_update())
+
     def bank_list(self) -> list[Bank]:
         return list(self.session.scalars(select(Bank).order_by(Bank.name)))
 

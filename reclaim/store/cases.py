@@ -19,6 +19,7 @@ from reclaim.store.models import (
     MatchOutcome,
     MatchRecord,
     Signal,
+    utcnow,
 )
 
 _BATCH: Final = 5_000
@@ -55,17 +56,24 @@ class CaseRepository:
             raise CaseNumberTaken(case.number) from None
         return case
 
-    def case_by_number(self, number: str) -> Case | None:
-        return self.session.scalar(select(Case).where(Case.number == number))
+    def case_by_number(self, number: str, *, lock: bool = False) -> Case | None:
+        """The case of that number; ``lock`` holds its row until the transaction ends
+        (PostgreSQL; SQLite's write transactions already run one at a time)."""
+        statement = select(Case).where(Case.number == number)
+        return self.session.scalar(statement.with_for_update() if lock else statement)
 
-    def case_get(self, ident: int) -> Case | None:
-        return self.session.get(Case, ident)
+    def case_get(self, ident: int, *, lock: bool = False) -> Case | None:
+        statement = select(Case).where(Case.id == ident)
+        return self.session.scalar(statement.with_for_update() if lock else statement)
 
     def case_link(self, case_id: int, signal_ids: Sequence[int]) -> int:
         """Tie signals to a case (ones already tied are skipped); how many were new."""
         held = set(self.case_signal_ids(case_id))
         new = sorted(set(signal_ids) - held)
-        self.session.add_all(CaseSignal(case_id=case_id, signal_id=ident) for ident in new)
+        now = utcnow()
+        self.session.add_all(
+            CaseSignal(case_id=case_id, signal_id=ident, linked_at=now) for ident in new
+        )
         self.session.flush()
         return len(new)
 
@@ -110,18 +118,25 @@ class CaseRepository:
         return counts
 
     def case_match_summary(self, case_id: int) -> MatchSummary:
-        signals = select(CaseSignal.signal_id).where(CaseSignal.case_id == case_id)
+        """Matches of the case's signals made since the case submitted them: a signal
+        another case submitted earlier brings none of that case's history."""
+        since = (CaseSignal.signal_id == MatchRecord.signal_id) & (CaseSignal.case_id == case_id)
+        joined = (
+            select(MatchRecord)
+            .join(CaseSignal, since)
+            .where(MatchRecord.created_at >= CaseSignal.linked_at)
+            .subquery()
+        )
         matches, platforms, last = self.session.execute(
             select(
-                func.count(MatchRecord.id),
-                func.count(func.distinct(MatchRecord.organisation_id)),
-                func.max(MatchRecord.created_at),
-            ).where(MatchRecord.signal_id.in_(signals))
+                func.count(joined.c.id),
+                func.count(func.distinct(joined.c.organisation_id)),
+                func.max(joined.c.created_at),
+            )
         ).one()
         removals, last_removal = self.session.execute(
-            select(func.count(MatchRecord.id), func.max(MatchRecord.outcome_at)).where(
-                MatchRecord.signal_id.in_(signals),
-                MatchRecord.outcome == MatchOutcome.REMOVED.value,
+            select(func.count(joined.c.id), func.max(joined.c.outcome_at)).where(
+                joined.c.outcome == MatchOutcome.REMOVED.value
             )
         ).one()
         return MatchSummary(

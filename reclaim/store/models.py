@@ -263,7 +263,7 @@ class CaseSignal(Base):
     signal_id: Mapped[int] = mapped_column(
         ForeignKey("signals.id", ondelete="CASCADE"), primary_key=True
     )
-    source: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEvent(Base):

@@ -9,6 +9,7 @@ no name, so a form cannot carry it) into the form. Handlers are thin: cases are 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from reclaim import cases
 from reclaim.api.state import ServiceState
@@ -56,6 +58,9 @@ MESSAGES: Final = {
     "expired": N_("Your case was closed on this device. Enter the case number and PIN again."),
     "added": N_("The new fingerprints were added to your case."),
     "withdrawn": N_("Your case was withdrawn."),
+    "unreadable": N_("The form could not be read. Reload the page and try again."),
+    "contact": N_("The contact is too long: use at most 500 characters."),
+    "busy": N_("Too many tries from here. Wait a while, then try again."),
 }
 
 router = APIRouter(include_in_schema=False)
@@ -111,12 +116,16 @@ class Page:
                 **context,
             )
         )
-        response = HTMLResponse(body, status_code=status, headers=security.PAGE_HEADERS)
+        response = HTMLResponse(
+            body, status_code=status, headers=security.page_headers(self.request)
+        )
         self.finish(response)
         return response
 
     def redirect(self, location: str) -> RedirectResponse:
-        response = RedirectResponse(location, status_code=303, headers=security.PAGE_HEADERS)
+        response = RedirectResponse(
+            location, status_code=303, headers=security.page_headers(self.request)
+        )
         self.finish(response)
         return response
 
@@ -129,16 +138,34 @@ class Page:
 
     async def form(self) -> FormData:
         """The posted form, its token checked. A form too large or malformed is refused."""
-        form = await self.request.form(max_files=0, max_fields=_MAX_FIELDS)
+        try:
+            form = await self.request.form(max_files=0, max_fields=_MAX_FIELDS)
+        except HTTPException:  # not a form Starlette can parse: too many parts, files...
+            raise PageRefusal(self.say("unreadable"), status=400) from None
         security.check_form(self.request, self.state.secret, form.get("csrf"))
         return form
 
     def client(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
+        """Whom attempts are counted against: the address, or an IPv6 address's /64 (one
+        household or phone holds a whole /64, and could rotate through it)."""
+        host = self.request.client.host if self.request.client else "unknown"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
 
 
 class PageRefusal(InputError):
     """A refusal whose message is already in the visitor's language."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.http_status = status  # type: ignore[misc]
 
 
 def _fingerprints(form: FormData, page: Page) -> cases.Submission:
@@ -147,7 +174,7 @@ def _fingerprints(form: FormData, page: Page) -> cases.Submission:
         raise PageRefusal(page.say("empty"))
     try:
         items = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python goes
         raise PageRefusal(page.say("invalid", reason="not JSON")) from None
     if not isinstance(items, list):
         raise PageRefusal(page.say("invalid", reason="not a list"))
@@ -158,8 +185,10 @@ def _problem(page: Page, exc: ReclaimError) -> str:
     """What to tell the visitor about a refusal, in their language."""
     if isinstance(exc, security.FormRefused):
         return page.say("form")
-    if isinstance(exc, AuthenticationError | RateLimited):
+    if isinstance(exc, AuthenticationError):
         return page.say("refused")
+    if isinstance(exc, RateLimited):
+        return page.say("busy")
     if isinstance(exc, PageRefusal):
         return exc.message
     return page.say("invalid", reason=exc.message)
@@ -183,8 +212,11 @@ async def submit(request: Request) -> Response:
     page = Page(request)
     try:
         form = await page.form()
+        page.state.submissions.take(page.client())
         submission = _fingerprints(form, page)
         contact = form.get("contact")
+        if isinstance(contact, str) and len(contact.strip()) > cases.MAX_CONTACT_CHARS:
+            raise PageRefusal(page.say("contact"))
         receipt = await run_in_threadpool(
             page.state.cases.create,
             submission,
@@ -247,7 +279,7 @@ async def open_case(request: Request) -> Response:
     client = page.client()
     try:
         form = await page.form()
-        page.state.failures.check(client)
+        page.state.openings.take(client)
         number, pin = form.get("number"), form.get("pin")
         case_id = await run_in_threadpool(
             page.state.cases.open,
@@ -255,13 +287,13 @@ async def open_case(request: Request) -> Response:
             pin if isinstance(pin, str) else "",
         )
     except AuthenticationError as exc:
-        page.state.failures.fail(client)
         return page.render("case_open.html", status=401, error=_problem(page, exc))
     except ReclaimError as exc:
         response = page.render("case_open.html", status=exc.http_status, error=_problem(page, exc))
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    page.state.openings.forgive(client)
     moved = page.redirect("/case")
     security.open_session(moved, request, page.state.secret, case_id)
     return moved
@@ -305,6 +337,16 @@ async def withdraw_case(request: Request) -> Response:
         return await _case_view(page, case_id, error=page.say("confirm"))
     await run_in_threadpool(page.state.cases.withdraw, case_id)
     return page.redirect("/case?done=withdrawn")
+
+
+@router.get("/case/add", response_class=HTMLResponse)
+@router.get("/case/withdraw", response_class=HTMLResponse)
+@router.get("/case/close", response_class=HTMLResponse)
+async def back_to_case(request: Request) -> Response:
+    """Where a page shown after a form post leads when reloaded or switched to another
+    language: the case (the form's own address takes posts only)."""
+    page = Page(request)
+    return page.redirect(f"/case?lang={page.language}")
 
 
 @router.post("/case/close", response_class=HTMLResponse)

@@ -8,7 +8,10 @@ and the headers every page carries.
   the PIN was given), signed; it holds no PIN.
 - **A new case's number and PIN** travel to the receipt page sealed in a cookie that page
   clears (post, redirect, get: reloading the receipt never makes a second case, and the
-  PIN is not shown twice).
+  PIN is not shown twice); the sealed time runs out after ten minutes.
+
+A session cannot be ended from the server: closing a case on the device drops its
+cookie there, and a copied cookie works until its time runs out.
 """
 
 from __future__ import annotations
@@ -35,12 +38,12 @@ _CSRF: Final = "portal form"
 _SESSION: Final = "portal case session"
 _RECEIPT: Final = "portal receipt"
 
-#: Only Reclaim's own scripts, styles and fonts; no inline script or style; forms post
-#: only here; no framing. ``blob:`` lets the page draw the survivor's chosen image to
-#: read its pixels, without it ever leaving the page.
+#: Only Reclaim's own scripts and styles; no inline script or style, no connection a
+#: script could open (the page sends nothing but its forms), forms post only here, no
+#: framing.
 CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -66,9 +69,24 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def page_headers(request: Request) -> dict[str, str]:
+    """``PAGE_HEADERS``, and over HTTPS a year of HTTPS only (HSTS)."""
+    if _secure(request):
+        return {**PAGE_HEADERS, "Strict-Transport-Security": "max-age=31536000"}
+    return PAGE_HEADERS
+
+
 def _set(
-    response: Response, request: Request, name: str, value: str, *, seconds: int, path: str
+    response: Response,
+    request: Request,
+    name: str,
+    value: str,
+    *,
+    seconds: int | None,
+    path: str,
 ) -> None:
+    """A cookie for this site's pages alone; ``seconds`` None: gone when the browser
+    closes."""
     response.set_cookie(
         name, value, max_age=seconds, path=path, httponly=True, samesite="strict",
         secure=_secure(request),
@@ -135,9 +153,13 @@ def close_session(response: Response) -> None:
 def keep_receipt(
     response: Response, request: Request, key: SecretKey, number: str, pin: str, **extra: object
 ) -> None:
-    sealed = key.seal(json.dumps({"number": number, "pin": pin, **extra}).encode(), _RECEIPT)
+    until = int(time.time()) + RECEIPT_SECONDS
+    body = {"number": number, "pin": pin, "until": until, **extra}
+    sealed = key.seal(json.dumps(body).encode(), _RECEIPT)
     value = base64.urlsafe_b64encode(sealed).decode()
-    _set(response, request, RECEIPT_COOKIE, value, seconds=RECEIPT_SECONDS, path="/submit/done")
+    # A browser-session cookie whose sealed time runs out: not kept on disk, and of no use
+    # after RECEIPT_SECONDS even if copied.
+    _set(response, request, RECEIPT_COOKIE, value, seconds=None, path="/submit/done")
 
 
 def read_receipt(request: Request, key: SecretKey) -> dict[str, object] | None:
@@ -150,7 +172,8 @@ def read_receipt(request: Request, key: SecretKey) -> dict[str, object] | None:
     except (binascii.Error, ValueError, InputError):
         return None
     receipt: dict[str, object] = json.loads(opened)
-    return receipt
+    until = receipt.get("until")
+    return receipt if isinstance(until, int) and until > time.time() else None
 
 
 def clear_receipt(response: Response) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from reclaim.api import create_app
 from reclaim.settings import Settings
+from reclaim.web import security
 from reclaim.web.security import CONTENT_SECURITY_POLICY
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -260,8 +262,11 @@ def test_a_forged_or_expired_session_opens_nothing(client: TestClient) -> None:
     genuine = client.cookies.get("reclaim_case")
     assert genuine
     ident, until, signature = genuine.split(".")
+    key = client.app.state.service.secret  # type: ignore[attr-defined]
+    expired = f"{ident}.{int(time.time()) - 1}"  # genuinely signed, but over
+    resigned = f"{expired}.{key.sign(expired.encode(), security._SESSION)}"
     for forged in (f"{int(ident) + 1}.{until}.{signature}", f"{ident}.{int(until) + 9}.{signature}",
-                   f"{ident}.1.{signature}", "garbage"):  # fmt: skip
+                   resigned, "garbage"):  # fmt: skip
         client.cookies.clear()
         client.cookies.set("reclaim_case", forged)
         page = client.get("/case")
@@ -278,6 +283,8 @@ def test_a_forged_or_expired_session_opens_nothing(client: TestClient) -> None:
         ('{"type": "pdq"}', "not a list"),
         ('[{"type": "md5", "value": "zz"}]', "item 0"),
         ("[]", "at least one fingerprint"),
+        ("[" * 100_000, "not JSON"),
+        (json.dumps([{"type": "pdq", "value": PDQ, "quality": 55.5}]), "whole number"),
     ],
 )
 def test_bad_fingerprints_are_refused_with_the_reason(
@@ -297,3 +304,54 @@ def test_an_oversized_submission_is_refused_before_it_is_read(
     token = _token(client.get("/submit").text)
     refused = client.post("/submit", data={"csrf": token, "fingerprints": "x" * 10_000})
     assert refused.status_code == 413
+
+
+def test_a_receipt_runs_out(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _token(client.get("/submit").text)
+    items = json.dumps([{"type": "pdq", "value": PDQ, "quality": 90}])
+    client.post("/submit", data={"csrf": token, "fingerprints": items}, follow_redirects=False)
+    later = time.time() + security.RECEIPT_SECONDS + 1
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert 'data-testid="receipt-pin"' not in client.get("/submit/done").text
+
+
+def test_forms_the_service_cannot_parse_get_a_page_not_a_fault(client: TestClient) -> None:
+    client.get("/case")
+    broken = client.post(
+        "/case", content=b"--x\r\nnot a part", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert broken.status_code == 400
+    assert "could not be read" in broken.text and broken.headers["content-security-policy"]
+    token = _token(client.get("/submit").text)
+    items = json.dumps([{"type": "md5", "value": "a" * 32}])
+    long = client.post("/submit", data={"csrf": token, "contact": "x" * 501, "fingerprints": items})
+    assert long.status_code == 422 and "at most 500 characters" in long.text
+
+
+def test_a_page_reached_after_a_post_leads_back_to_the_case(client: TestClient) -> None:
+    for action in ("add", "withdraw", "close"):
+        moved = client.get(f"/case/{action}?lang=ko", follow_redirects=False)
+        assert moved.status_code == 303 and moved.headers["location"] == "/case?lang=ko"
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_receipt_and_an_open_case_are_self_contained_too(
+    client: TestClient, language: str
+) -> None:
+    token = _token(client.get(f"/submit?lang={language}").text)
+    items = json.dumps([{"type": "pdq", "value": PDQ, "quality": 90}])
+    client.post("/submit", data={"csrf": token, "fingerprints": items}, follow_redirects=False)
+    receipt = client.get("/submit/done")
+    number = re.search(r'receipt-number">([^<]+)<', receipt.text)
+    pin = re.search(r'receipt-pin">([^<]+)<', receipt.text)
+    assert number and pin
+    opened = client.post("/case", data={"csrf": token, "number": number.group(1),
+                                        "pin": pin.group(1)})  # fmt: skip
+    for page in (receipt, opened):
+        assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        elements = Elements(page.text)
+        assert elements.all("html")[0]["lang"] == language
+        for script in elements.all("script"):
+            assert (script.get("src") or "").startswith("/assets/")
+        for _, attrs in elements.tags:
+            assert "style" not in attrs and not [a for a in attrs if a.startswith("on")]

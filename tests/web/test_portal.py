@@ -196,3 +196,5 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
     for name, content in contents.items():
         leaked = [b[:80] for b in bodies if carries_a_window_of(b, content)]
         assert not leaked, f"a request carried bytes of {name}"
+        named = [b[:80] for b in bodies if name.encode() in unquote_to_bytes(b)]
+        assert not named, f"a request carried the file name {name}"

@@ -97,7 +97,14 @@ if (picker && form) {
       const within = (done, total) => {
         if (mine === run) progress.value = index + done / Math.max(total, 1);
       };
-      const { found, kind } = await fingerprintsOf(file, minQuality, within);
+      let found = [];
+      let kind = "unreadable";
+      try {
+        ({ found, kind } = await fingerprintsOf(file, minQuality, within));
+      } catch {
+        // A file the device cannot read (gone, too large to decode): named on the page,
+        // left out of what is sent, and the others go on.
+      }
       if (mine !== run) return;
       all.push(...found);
       const item = document.createElement("li");
@@ -106,6 +113,7 @@ if (picker && form) {
       chosen.append(item);
     }
     progress.value = files.length;
+    if (all.length === 0) return;
     hidden.value = JSON.stringify(all);
     status.textContent = say("textDone", { total: files.length });
     send.disabled = false;

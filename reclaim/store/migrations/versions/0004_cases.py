@@ -51,7 +51,7 @@ def upgrade() -> None:
         "case_signals",
         sa.Column("case_id", _ID, nullable=False),
         sa.Column("signal_id", _ID, nullable=False),
-        sa.Column("source", sa.String(length=256), nullable=True),
+        sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_case_signals_case_id_cases"),
             ondelete="CASCADE",
