@@ -434,6 +434,24 @@ class CaseService:
 
     # --- helpers -------------------------------------------------------------------------
 
+    def check_banks(self) -> None:
+        """Refuse, at start-up, a case bank name held by a bank of another kind (cases
+        would otherwise fail one by one); banks not yet made are made on first use."""
+        with self.store.read() as session:
+            repository = BankRepository(session)
+            for name, kind in ((self.survivor_bank, BankKind.SURVIVOR),
+                               (self.minor_bank, BankKind.MINOR)):  # fmt: skip
+                try:
+                    bank = repository.bank_get(name)
+                except UnknownBankError:
+                    continue
+                if bank.kind != kind.value:
+                    setting = f"RECLAIM_{kind.value.upper()}_BANK"
+                    raise ConfigurationError(
+                        f"bank {name!r} is of kind {bank.kind!r}; survivors' cases need one "
+                        f"of kind {kind.value!r}: set {setting} to another name"
+                    )
+
     def _seal_contact(self, contact: str | None) -> bytes | None:
         text = (contact or "").strip()
         if not text:

@@ -212,6 +212,9 @@ def test_images_taken_under_18_go_to_the_minor_bank(service: CaseService, store:
                            minor_bank="minors", min_quality=50)  # fmt: skip
     with pytest.raises(ConfigurationError, match="kind 'verified'"):
         clashing.create(_submission(_pdq()), minor=False)
+    with pytest.raises(ConfigurationError, match="set RECLAIM_SURVIVOR_BANK to another name"):
+        clashing.check_banks()  # what the service runs at start-up
+    service.check_banks()  # the right kinds (or not made yet) pass
 
 
 def test_withdrawal_stops_only_what_no_other_active_case_holds_and_partners_see_it(

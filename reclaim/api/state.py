@@ -16,7 +16,7 @@ from typing import Final
 
 from reclaim.api.limits import AttemptLimiter, RateLimiter
 from reclaim.cases import CaseService
-from reclaim.errors import NotReady, ReclaimError
+from reclaim.errors import ConfigurationError, NotReady, ReclaimError
 from reclaim.hashing.files import FingerprintOptions, options_for
 from reclaim.keys import KeyVerifier
 from reclaim.match_records import MatchRecorder
@@ -52,6 +52,15 @@ class ServiceState:
         secret = secret_key(settings)  # refused before the store opens, if missing in production
         store = Store.open(settings.database_url)
         options = options_for(settings)
+        cases = CaseService(
+            store, secret, survivor_bank=settings.survivor_bank,
+            minor_bank=settings.minor_bank, min_quality=settings.pdq_min_quality,
+        )  # fmt: skip
+        try:
+            cases.check_banks()
+        except ConfigurationError:
+            store.close()
+            raise
         return cls(
             settings=settings,
             store=store,
@@ -60,13 +69,7 @@ class ServiceState:
             options=options,
             recorder=MatchRecorder(store),
             secret=secret,
-            cases=CaseService(
-                store,
-                secret,
-                survivor_bank=settings.survivor_bank,
-                minor_bank=settings.minor_bank,
-                min_quality=settings.pdq_min_quality,
-            ),
+            cases=cases,
             openings=AttemptLimiter(
                 settings.case_attempts_per_client, settings.case_attempts_window_seconds
             ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -270,7 +270,10 @@ async def _case_view(page: Page, case_id: int, **context: Any) -> Response:
 
 
 def _date(moment: datetime | None, language: str) -> str:
-    return format_datetime(moment, "medium", locale=language) if moment else ""
+    """A time as the visitor's language writes it, in UTC, saying so."""
+    if moment is None:
+        return ""
+    return format_datetime(moment, "medium", tzinfo=UTC, locale=language) + " UTC"
 
 
 @router.post("/case", response_class=HTMLResponse)

@@ -10,10 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reclaim.api import create_app, state
+from reclaim.api.state import ServiceState
+from reclaim.errors import ConfigurationError
 from reclaim.keys import issue_key
 from reclaim.matching import Matcher
 from reclaim.settings import Settings
-from reclaim.store import Store
+from reclaim.store import BankRepository, Store
 
 
 def test_not_ready_until_the_matcher_has_loaded(
@@ -85,3 +87,14 @@ def test_a_failed_load_is_retried_until_it_works(
             assert time.monotonic() < deadline, "the load was not retried"
             time.sleep(0.05)
     assert len(attempts) == 2
+
+
+def test_a_case_bank_name_held_by_another_kind_stops_the_service(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'clash.db'}"
+    store = Store.open(url)
+    with store.write() as session:
+        BankRepository(session).bank_create("survivor-submissions", "partner")
+    store.close()
+    with pytest.raises(ConfigurationError, match="RECLAIM_SURVIVOR_BANK"):
+        ServiceState.open(Settings(database_url=url, environment="test"))
+    ServiceState.open(Settings(database_url=url, environment="test", survivor_bank="cases")).close()

@@ -216,6 +216,7 @@ def test_a_case_is_opened_followed_and_withdrawn_in_the_pages(client: TestClient
     assert "Tick the box" in unconfirmed.text and 'data-status="active"' in unconfirmed.text
     withdrawn = client.post("/case/withdraw", data={"csrf": token, "confirm": "yes"})
     assert 'data-status="withdrawn"' in withdrawn.text
+    assert re.search(r"Withdrawn on [^<]+ UTC", withdrawn.text)
     assert re.search(r'data-testid="withdrawn-count">2<', withdrawn.text)
     assert 'data-testid="withdraw"' not in withdrawn.text
     closed = client.post("/case/close", data={"csrf": token}, follow_redirects=False)
