@@ -114,7 +114,6 @@ class CaseView:
     signals: dict[str, dict[str, int]]
     matches: MatchSummary
     representative: str | None = None
-    has_contact: bool = False
     contact: str | None = None
 
     @property
@@ -376,7 +375,7 @@ class CaseService:
             return CaseView(
                 case.number, case.status, case.minor, case.created_at, case.withdrawn_at,
                 counts, repository.case_match_summary(case.id),
-                representative, case.contact is not None, contact,
+                representative, contact,
             )  # fmt: skip
 
     def add(self, case_id: int, submission: Submission, actor: str = "portal") -> Addition:
