@@ -1,2 +1,3 @@
-"""The survivor portal's pages and what they serve: templates, static assets (the
-in-browser hasher, ``static/pdq.js``), translations."""
+"""The survivor portal: pages (``pages``), their safety (``security``), languages
+(``i18n``), templates, translations, and static assets: the page's script and the
+in-browser hashers (``static/pdq.js``, ``keypoints.js``, ``digests.js``)."""

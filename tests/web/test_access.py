@@ -103,10 +103,8 @@ def test_every_page_fits_reads_and_works_by_keyboard(
     context = chromium.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     number, pin = _case(live)
-    seen = []
     for path in ("/", "/submit", "/case"):
         page.goto(f"{live.base}{path}?lang={language}")
-        seen.append(path)
         _check(page, path)
     _open_with_keyboard(page, number, pin)
     assert page.get_by_test_id("case-status").get_attribute("data-status") == "active"
@@ -114,7 +112,6 @@ def test_every_page_fits_reads_and_works_by_keyboard(
     page.keyboard.press("Tab")  # the skip link comes first and leads to the content
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
     context.close()
-    assert seen
 
 
 def _check(page: Page, where: str) -> None:
