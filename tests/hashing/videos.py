@@ -54,9 +54,14 @@ def encode_video(
         stream = output.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        # One encoder thread: x264's threads can split the work differently from run to
-        # run, and tests compare separate encodes of the same frames.
-        stream.options = {"threads": "1", **(options or {})}
+        # Tests compare separate encodes of the same frames, so the encoder must give the
+        # same bytes each time: one thread (x264's threads can split the work differently
+        # from run to run) and, for x264, no macroblock tree, whose SIMD path changed
+        # frames from 30 on in about one encode in three.
+        fixed = {"threads": "1"}
+        if codec == "libx264":
+            fixed["x264-params"] = "no-mbtree=1"
+        stream.options = {**fixed, **(options or {})}
         sound = output.add_stream("aac", rate=8000) if audio else None
         for number, pixels in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(yuv420(pixels), format="yuv420p")
