@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_tags=TAGS,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, page_error=pages.error_page)
     app.add_middleware(
         BodyLimit,
         max_request_bytes=settings.max_request_bytes,

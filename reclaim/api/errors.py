@@ -1,16 +1,17 @@
 """Every error leaves the service as JSON ``{"error": {"code", "message"}}`` with a 4xx
 status; an unexpected fault is logged and answered with a 500 of the same shape that
-says nothing of the internals."""
+says nothing of the internals. A browser asking for a page of the portal gets the portal's
+own error page instead (``page_error``), in its language."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -42,7 +43,15 @@ def describe_problems(errors: Sequence[Any]) -> tuple[str, list[str]]:
     ), problems
 
 
-def install_error_handlers(app: FastAPI) -> None:
+#: Draws an error page for a request to a page (status 404, 405, 500 or 503), or gives None
+#: where the answer stays JSON.
+PageError = Callable[[Request, int], Response | None]
+
+
+def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
+    def as_page(request: Request, status: int) -> Response | None:
+        return page_error(request, status) if page_error is not None else None
+
     @app.exception_handler(ReclaimError)
     async def reclaim_error(_request: Request, exc: ReclaimError) -> JSONResponse:
         return error_response(exc)
@@ -60,15 +69,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": {"code": "invalid_value", "message": message}}, 422)
 
     @app.exception_handler(OperationalError)
-    async def busy(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def busy(request: Request, exc: OperationalError) -> Response:
         logger.warning("store unavailable: %s", exc.orig)
+        if (page := as_page(request, 503)) is not None:
+            return page
         body = {"code": "store_busy", "message": "the store is busy or unreachable; retry shortly"}
         return JSONResponse({"error": body}, status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         if isinstance(exc.__cause__, ReclaimError):  # raised while FastAPI read the body
             return error_response(exc.__cause__)
+        if exc.status_code in (404, 405) and (page := as_page(request, exc.status_code)):
+            return page
         if exc.status_code == 400 and exc.__cause__ is not None:
             reason = str(exc.__cause__).splitlines()[0][:200] or type(exc.__cause__).__name__
             body = {"code": "bad_request", "message": f"the request body cannot be read: {reason}"}
@@ -80,7 +93,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        if (page := as_page(request, 500)) is not None:
+            return page
         body = {"code": "internal", "message": "the service failed to answer; it was logged"}
         return JSONResponse({"error": body}, status_code=500)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -38,6 +39,8 @@ MAX_FILES: Final = 50
 #: The form's own fields beside the fingerprints.
 _MAX_FIELDS: Final = 8
 
+logger = logging.getLogger("reclaim.web")
+
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's marker for messages translated later
     return message
@@ -61,7 +64,13 @@ MESSAGES: Final = {
     "unreadable": N_("The form could not be read. Reload the page and try again."),
     "contact": N_("The contact is too long: use at most 500 characters."),
     "busy": N_("Too many tries from here. Wait a while, then try again."),
+    "missing": N_("There is no page at this address. Check it, or go back to the start."),
+    "unavailable": N_("The service is busy for a moment. Wait a few seconds, then try again."),
+    "failed": N_("Something went wrong on our side. It was recorded; please try again later."),
 }
+
+#: Paths outside the portal: their errors stay JSON whoever asks.
+_SERVICE_PATHS: Final = ("/v1/", "/assets/", "/static/", "/docs", "/openapi.json")
 
 router = APIRouter(include_in_schema=False)
 
@@ -192,6 +201,25 @@ def _problem(page: Page, exc: ReclaimError) -> str:
     if isinstance(exc, PageRefusal):
         return exc.message
     return page.say("invalid", reason=exc.message)
+
+
+def error_page(request: Request, status: int) -> Response | None:
+    """The portal's page for a failure (``status``: 404, 405, 500 or 503) where a browser
+    asked for a page outside the API, or None where the answer stays JSON."""
+    if request.url.path.startswith(_SERVICE_PATHS):
+        return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    key = {404: "missing", 405: "missing", 503: "unavailable"}.get(status, "failed")
+    try:
+        page = Page(request)
+        response = page.render("error.html", status=status, error=page.say(key))
+    except Exception:  # a page that cannot be drawn falls back to JSON
+        logger.exception("the error page for %s could not be drawn", request.url.path)
+        return None
+    if status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 # --- pages -------------------------------------------------------------------------------

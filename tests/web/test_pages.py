@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
@@ -356,3 +357,67 @@ def test_the_receipt_and_an_open_case_are_self_contained_too(
             assert (script.get("src") or "").startswith("/assets/")
         for _, attrs in elements.tags:
             assert "style" not in attrs and not [a for a in attrs if a.startswith("on")]
+
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "no page at this address"), ("ko", "이 주소에는 페이지가 없습니다")],
+)
+def test_a_browser_lost_on_the_portal_gets_a_page_in_its_language(
+    client: TestClient, language: str, said: str
+) -> None:
+    missing = client.get("/cases", headers={**BROWSER, "accept-language": language})
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert said in missing.text
+    assert missing.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    wrong_method = client.put("/case", headers=BROWSER)
+    assert wrong_method.status_code == 405 and 'data-testid="error"' in wrong_method.text
+
+
+def test_the_api_answers_json_even_to_a_browser(client: TestClient) -> None:
+    for path in ("/v1/nothing", "/assets/nothing.js", "/openapi.jsonx"):
+        answer = client.get(path, headers=BROWSER)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "not_found", path
+    assert client.get("/cases").json()["error"]["code"] == "not_found"  # not a browser
+
+
+def test_a_busy_store_gets_a_page_that_says_to_try_again(
+    portal: Callable[..., TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reclaim.store.database._BUSY_TIMEOUT_MS", 100)
+    client = portal()
+    token = _token(client.get("/submit").text)
+    items = json.dumps([{"type": "pdq", "value": PDQ, "quality": 90}])
+    holder = sqlite3.connect(tmp_path / "portal-0.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing for a long while
+    try:
+        busy = client.post(
+            "/submit", data={"csrf": token, "fingerprints": items}, headers=BROWSER,
+            follow_redirects=False,
+        )  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+    assert "busy for a moment" in busy.text and 'data-testid="error"' in busy.text
+    again = client.post(
+        "/submit", data={"csrf": token, "fingerprints": items}, follow_redirects=False
+    )
+    assert again.status_code == 303  # nothing half-written stood in the way
+
+
+def test_a_fault_on_a_page_gets_a_page_not_a_trace(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(security, "session_case", fail)
+    failed = client.get("/case", headers=BROWSER)
+    assert failed.status_code == 500 and "went wrong on our side" in failed.text
+    assert "secret internals" not in failed.text
+    assert client.get("/case").json()["error"]["code"] == "internal"
