@@ -411,11 +411,15 @@ class CaseService:
             active = [i for i, row in rows.items() if row.status != SignalStatus.WITHDRAWN.value]
             if active:
                 signals.signal_set_status(case.bank_id, active, SignalStatus.WITHDRAWN)
+            # Local features hold more of a picture than a hash; once withdrawn nothing
+            # reads them (no match, no export), so they go.
+            erased = signals.signal_erase_payloads(list(rows))
             case.status, case.withdrawn_at = CaseStatus.WITHDRAWN.value, utcnow()
             case.contact = None
             AuditRepository(session).audit_append(
                 actor, "case.withdraw", f"case:{case.number}",
-                {"withdrawn": len(active), "kept_for_other_cases": len(kept)},
+                {"withdrawn": len(active), "kept_for_other_cases": len(kept),
+                 "features_erased": erased},
             )  # fmt: skip
             return len(active)
 
@@ -526,6 +530,15 @@ class CaseService:
         revived = [i for i, row in rows.items() if row.status == SignalStatus.WITHDRAWN.value]
         if revived:
             repository.signal_set_status(case.bank_id, revived, SignalStatus.ACTIVE)
+            # Their payloads were erased with the case that withdrew them.
+            payloads = {(s.type, s.value): s.payload for s in signals if s.payload is not None}
+            repository.signal_restore_payloads(
+                {
+                    i: payloads[(rows[i].type, rows[i].value)]
+                    for i in revived
+                    if (rows[i].type, rows[i].value) in payloads
+                }
+            )
         return CaseRepository(session).case_link(case.id, list(ids.values()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -19,7 +20,7 @@ from reclaim.cases import CaseService, Representative, Submission, parse_submiss
 from reclaim.errors import AuthenticationError, ConfigurationError, InputError, UnknownCaseError
 from reclaim.keys import Principal
 from reclaim.sealing import SecretKey
-from reclaim.store import BankRepository, Store
+from reclaim.store import BankRepository, SignalRepository, Store
 from reclaim.store.audit import AuditRepository
 from reclaim.store.models import AuditEvent, Case, CaseSignal, MatchRecord, utcnow
 from reclaim.store.organisations import OrganisationRepository
@@ -395,3 +396,39 @@ def test_a_case_sees_only_matches_made_since_it_sent_the_fingerprint(
     assert service.view(first_id).matches.matches == 1
     later = service.view(second_id).matches
     assert (later.matches, later.removals) == (0, 0)
+
+
+def test_withdrawal_erases_local_features_no_active_case_holds(
+    service: CaseService, store: Store
+) -> None:
+    features = photo_features(1)
+    digest = hashlib.sha256(features).hexdigest()
+    item = {"type": "keypoints", "value": digest, "payload": base64.b64encode(features).decode()}
+    first = service.create(_submission(item, _pdq()), minor=False)
+    second = service.create(_submission(item), minor=False)
+
+    def stored_features() -> dict[int, bytes]:
+        with store.read() as session:
+            bank = BankRepository(session).bank_get("survivors")
+            ids = SignalRepository(session).signal_ids(bank.id, _submission(item).signals)
+            return SignalRepository(session).signal_payloads(list(ids.values()))
+
+    service.withdraw(service.open(first.number, first.pin))
+    assert list(stored_features().values()) == [features]  # the second case still holds them
+    service.withdraw(service.open(second.number, second.pin))
+    assert stored_features() == {}
+    with store.read() as session:
+        details = session.scalars(
+            select(AuditEvent.detail)
+            .where(AuditEvent.action == "case.withdraw")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [json.loads(d)["features_erased"] for d in details] == [0, 1]
+
+    third = service.create(_submission(item), minor=False)  # sent again: whole again
+    assert list(stored_features().values()) == [features]
+    assert service.view(service.open(third.number, third.pin)).signals == {
+        "keypoints": {"active": 1}
+    }
+    changes = export_changes(store, "survivors", 0, 100)
+    assert {c.type: c.status for c in changes} == {"keypoints": "active", "pdq": "withdrawn"}

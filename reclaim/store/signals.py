@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from reclaim.errors import HashFormatError, UnknownSignalError
@@ -140,6 +140,35 @@ class SignalRepository:
             )
             found.update((ident, bytes(data)) for ident, data in rows)
         return found
+
+    def signal_erase_payloads(self, ids: Sequence[int]) -> int:
+        """Delete the payloads of these signals (nothing reads a withdrawn signal's); how
+        many there were."""
+        erased = 0
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _BATCH):
+            chunk = unique[start : start + _BATCH]
+            erased += len(
+                self.session.scalars(
+                    delete(SignalPayload)
+                    .where(SignalPayload.signal_id.in_(chunk))
+                    .returning(SignalPayload.signal_id)
+                ).all()
+            )
+        return erased
+
+    def signal_restore_payloads(self, payloads: Mapping[int, bytes]) -> None:
+        """Store payloads, by signal id, for those of the signals that have none (their
+        payload was erased when they were withdrawn). Each must be the payload the signal's
+        value is the digest of."""
+        held = self.signal_payloads(list(payloads))
+        rows = self.signal_rows([i for i in payloads if i not in held])
+        for ident, row in rows.items():
+            if payload_digest(payloads[ident]) != row.value:
+                raise HashFormatError(f"signal {ident}: the payload is not the one its value names")
+        missing = [{"signal_id": i, "data": payloads[i]} for i in sorted(rows)]
+        if missing:
+            self.session.execute(insert(SignalPayload), missing)
 
     def signal_ids(self, bank_id: int, signals: Sequence[NewSignal]) -> dict[tuple[str, str], int]:
         """Ids of these (type, value) pairs in the bank."""
