@@ -40,7 +40,8 @@ from reclaim.errors import (
 )
 from reclaim.hashing.base import SignalType
 from reclaim.keys import Principal
-from reclaim.sealing import SecretKey
+from reclaim.sealing import SecretKey, secret_key
+from reclaim.settings import Settings
 from reclaim.store import BankRepository, NewSignal, SignalRepository, SignalStatus, Store
 from reclaim.store.audit import AuditRepository
 from reclaim.store.cases import CaseNumberTaken, CaseRepository, MatchSummary
@@ -123,6 +124,20 @@ class CaseView:
     @property
     def withdrawn_signals(self) -> int:
         return sum(by.get(SignalStatus.WITHDRAWN.value, 0) for by in self.signals.values())
+
+
+@dataclass(frozen=True, slots=True)
+class CaseListing:
+    """A case as an operator's list shows it: no signals, no contact."""
+
+    id: int
+    number: str
+    status: str
+    minor: bool
+    created_at: datetime
+    withdrawn_at: datetime | None
+    representative: str | None
+    paused_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +290,17 @@ class CaseService:
         self.minor_bank = minor_bank
         self.min_quality = min_quality
 
+    @classmethod
+    def for_settings(
+        cls, store: Store, settings: Settings, key: SecretKey | None = None
+    ) -> CaseService:
+        """Cases in the banks the settings name, sealed with ``key`` or else the service's
+        key (refused if missing in production)."""
+        return cls(
+            store, key or secret_key(settings), survivor_bank=settings.survivor_bank,
+            minor_bank=settings.minor_bank, min_quality=settings.pdq_min_quality,
+        )  # fmt: skip
+
     def create(
         self,
         submission: Submission,
@@ -426,14 +452,40 @@ class CaseService:
     def case_for(self, number_text: str, principal: Principal) -> int:
         """The id of a case the calling support centre filed (admins: any case); an unknown
         case and another centre's read alike."""
+        found = self._find(number_text)
+        if found is None or not (principal.is_admin or found[1] == principal.organisation_id):
+            raise UnknownCaseError(f"no case {number_text!r} filed by your organisation")
+        return found[0]
+
+    def case_id(self, number_text: str) -> int:
+        """The id of any case (an operator at the command line)."""
+        found = self._find(number_text)
+        if found is None:
+            raise UnknownCaseError(f"no case {number_text!r}")
+        return found[0]
+
+    def _find(self, number_text: str) -> tuple[int, int | None] | None:
+        """The id of the case of that number and the organisation that filed it."""
         number = normalise_case_number(number_text)
         with self.store.read() as session:
             case = CaseRepository(session).case_by_number(number) if number else None
-            if case is None or not (
-                principal.is_admin or case.representative_id == principal.organisation_id
-            ):
-                raise UnknownCaseError(f"no case {number_text!r} filed by your organisation")
-            return case.id
+            return None if case is None else (case.id, case.representative_id)
+
+    def listing(
+        self, status: CaseStatus | None, after: int, limit: int, actor: str
+    ) -> list[CaseListing]:
+        """Cases oldest first, for an operator (the reading audited)."""
+        with self.store.write() as session:
+            found = CaseRepository(session).case_list(status, after, limit)
+            ids = {c.representative_id for c in found if c.representative_id is not None}
+            names = OrganisationRepository(session).organisation_names(sorted(ids))
+            AuditRepository(session).audit_append(
+                actor, "case.list", "cases",
+                {"status": status.value if status else None, "after": after,
+                 "count": len(found)},
+            )  # fmt: skip
+            now = utcnow()
+            return [_listing(c, names, now) for c in found]
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -547,6 +599,14 @@ def _case(repository: CaseRepository, case_id: int) -> Case:
     if case is None:
         raise UnknownCaseError(f"no case with id {case_id}")
     return case
+
+
+def _listing(case: Case, names: dict[int, str], now: datetime) -> CaseListing:
+    return CaseListing(
+        case.id, case.number, case.status, case.minor, case.created_at, case.withdrawn_at,
+        names.get(case.representative_id) if case.representative_id else None,
+        case.locked_until if _paused(case, now) else None,
+    )  # fmt: skip
 
 
 def _paused(case: Case, now: datetime) -> bool:

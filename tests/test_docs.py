@@ -14,9 +14,16 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def _commands() -> dict[str, typer.core.TyperCommand | TyperGroup]:
-    group = typer.main.get_command(app)
-    assert isinstance(group, TyperGroup)
-    return {"": group, **group.commands}  # type: ignore[dict-item]
+    """Every command by its full name, those of each group (``bank create``) included."""
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    found: dict[str, typer.core.TyperCommand | TyperGroup] = {"": root}
+    for name, command in root.commands.items():
+        found[name] = command  # type: ignore[assignment]
+        if isinstance(command, TyperGroup):
+            for sub, inner in command.commands.items():
+                found[f"{name} {sub}"] = inner  # type: ignore[assignment]
+    return found
 
 
 def test_every_command_and_option_is_in_the_quick_start() -> None:

@@ -52,10 +52,7 @@ class ServiceState:
         secret = secret_key(settings)  # refused before the store opens, if missing in production
         store = Store.open(settings.database_url)
         options = options_for(settings)
-        cases = CaseService(
-            store, secret, survivor_bank=settings.survivor_bank,
-            minor_bank=settings.minor_bank, min_quality=settings.pdq_min_quality,
-        )  # fmt: skip
+        cases = CaseService.for_settings(store, settings, secret)
         try:
             cases.check_banks()
         except ConfigurationError:

@@ -5,7 +5,7 @@ for people); progress and messages go to stderr. Exit status: 0 success, 1 some 
 failed (the rest were done), 2 usage error.
 """
 
-from reclaim.cli import api_docs, audit, bank, hash, keys, match, serve  # noqa: F401  (registers the commands)
+from reclaim.cli import api_docs, audit, bank, case, hash, keys, match, serve  # noqa: F401  (registers the commands)
 from reclaim.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -62,6 +62,14 @@ class CaseRepository:
         statement = select(Case).where(Case.number == number)
         return self.session.scalar(statement.with_for_update() if lock else statement)
 
+    def case_list(self, status: CaseStatus | None, after: int, limit: int) -> list[Case]:
+        """Up to ``limit`` cases with ids above ``after`` (of one status, if given), oldest
+        first."""
+        statement = select(Case).where(Case.id > after).order_by(Case.id).limit(limit)
+        if status is not None:
+            statement = statement.where(Case.status == status.value)
+        return list(self.session.scalars(statement))
+
     def case_get(self, ident: int, *, lock: bool = False) -> Case | None:
         statement = select(Case).where(Case.id == ident)
         return self.session.scalar(statement.with_for_update() if lock else statement)
