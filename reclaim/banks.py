@@ -469,9 +469,9 @@ def _store_fingerprint(
 def export_bank(
     store: Store, bank_name: str, *, actor: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every signal of a bank as a record, in id order (a read of case data: audited); a
-    keypoints, vpdq or video_regions signal's record carries its ``payload`` in base64,
-    whatever its status."""
+    """Every signal of a bank as a record, in id order (a read of case data: audited); an
+    active or reviewed keypoints, vpdq or video_regions signal's record carries its
+    ``payload`` in base64 (a withdrawn signal has none left)."""
     with store.write() as session:
         bank = BankRepository(session).bank_get(bank_name)
         AuditRepository(session).audit_append(

@@ -435,17 +435,15 @@ class CaseService:
             signals = SignalRepository(session)
             rows = signals.signal_rows([i for i in ids if i not in kept])
             active = [i for i, row in rows.items() if row.status != SignalStatus.WITHDRAWN.value]
+            erased = 0
             if active:
-                signals.signal_set_status(case.bank_id, active, SignalStatus.WITHDRAWN)
-            # Local features hold more of a picture than a hash; once withdrawn nothing
-            # reads them (no match, no export), so they go.
-            erased = signals.signal_erase_payloads(list(rows))
+                erased = signals.signal_set_status(case.bank_id, active, SignalStatus.WITHDRAWN)
             case.status, case.withdrawn_at = CaseStatus.WITHDRAWN.value, utcnow()
             case.contact = None
             AuditRepository(session).audit_append(
                 actor, "case.withdraw", f"case:{case.number}",
                 {"withdrawn": len(active), "kept_for_other_cases": len(kept),
-                 "features_erased": erased},
+                 "payloads_erased": erased},
             )  # fmt: skip
             return len(active)
 

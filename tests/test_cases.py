@@ -19,6 +19,7 @@ from reclaim.banks import export_changes
 from reclaim.cases import CaseService, Representative, Submission, parse_submission
 from reclaim.errors import AuthenticationError, ConfigurationError, InputError, UnknownCaseError
 from reclaim.keys import Principal
+from reclaim.matching import Matcher
 from reclaim.sealing import SecretKey
 from reclaim.store import BankRepository, SignalRepository, Store
 from reclaim.store.audit import AuditRepository
@@ -423,7 +424,7 @@ def test_withdrawal_erases_local_features_no_active_case_holds(
             .where(AuditEvent.action == "case.withdraw")
             .order_by(AuditEvent.id)
         ).all()
-    assert [json.loads(d)["features_erased"] for d in details] == [0, 1]
+    assert [json.loads(d)["payloads_erased"] for d in details] == [0, 1]
 
     third = service.create(_submission(item), minor=False)  # sent again: whole again
     assert list(stored_features().values()) == [features]
@@ -432,3 +433,8 @@ def test_withdrawal_erases_local_features_no_active_case_holds(
     }
     changes = export_changes(store, "survivors", 0, 100)
     assert {c.type: c.status for c in changes} == {"keypoints": "active", "pdq": "withdrawn"}
+    [revived] = [c for c in changes if c.type == "keypoints"]
+    assert revived.payload == base64.b64encode(features).decode()  # partners get it again
+    matcher = Matcher(store)
+    matcher.sync()
+    assert matcher.size == 1  # the matcher loads it (it skips a keypoints signal without one)

@@ -6,8 +6,8 @@ own error page instead (``page_error``), in its language."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,18 +43,33 @@ def describe_problems(errors: Sequence[Any]) -> tuple[str, list[str]]:
     ), problems
 
 
-#: Draws an error page for a request to a page (status 404, 405, 500 or 503), or gives None
-#: where the answer stays JSON.
-PageError = Callable[[Request, int], Response | None]
+#: What an error page tells a visitor: no such page, try again shortly, our fault, or
+#: refused.
+PageProblem = Literal["missing", "unavailable", "failed", "unfinished"]
+#: Draws an error page for a request to a page, or gives None where the answer stays JSON.
+PageError = Callable[[Request, int, PageProblem], Response | None]
+
+
+def _retry_after(answer: Response) -> dict[str, str]:
+    after = answer.headers.get("retry-after")
+    return {"Retry-After": after} if after else {}
 
 
 def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
-    def as_page(request: Request, status: int) -> Response | None:
-        return page_error(request, status) if page_error is not None else None
+    def as_page(
+        request: Request, status: int, problem: PageProblem, headers: Mapping[str, str] | None
+    ) -> Response | None:
+        page = page_error(request, status, problem) if page_error is not None else None
+        if page is not None:
+            page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(ReclaimError)
-    async def reclaim_error(_request: Request, exc: ReclaimError) -> JSONResponse:
-        return error_response(exc)
+    async def reclaim_error(request: Request, exc: ReclaimError) -> Response:
+        answer = error_response(exc)
+        problem: PageProblem = "unavailable" if exc.http_status >= 500 else "unfinished"
+        page = as_page(request, exc.http_status, problem, _retry_after(answer))
+        return page or answer
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,7 +86,7 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(OperationalError)
     async def busy(request: Request, exc: OperationalError) -> Response:
         logger.warning("store unavailable: %s", exc.orig)
-        if (page := as_page(request, 503)) is not None:
+        if (page := as_page(request, 503, "unavailable", {"Retry-After": "1"})) is not None:
             return page
         body = {"code": "store_busy", "message": "the store is busy or unreachable; retry shortly"}
         return JSONResponse({"error": body}, status_code=503, headers={"Retry-After": "1"})
@@ -80,7 +95,9 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if isinstance(exc.__cause__, ReclaimError):  # raised while FastAPI read the body
             return error_response(exc.__cause__)
-        if exc.status_code in (404, 405) and (page := as_page(request, exc.status_code)):
+        if exc.status_code in (404, 405) and (
+            page := as_page(request, exc.status_code, "missing", exc.headers)
+        ):
             return page
         if exc.status_code == 400 and exc.__cause__ is not None:
             reason = str(exc.__cause__).splitlines()[0][:200] or type(exc.__cause__).__name__
@@ -95,7 +112,7 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        if (page := as_page(request, 500)) is not None:
+        if (page := as_page(request, 500, "failed", None)) is not None:
             return page
         body = {"code": "internal", "message": "the service failed to answer; it was logged"}
         return JSONResponse({"error": body}, status_code=500)

@@ -121,7 +121,7 @@ def withdraw(
 ) -> None:
     """Withdraw a case at the survivor's request: its fingerprints stop matching (unless
     another active case holds them), partners' exports carry the withdrawals, and its
-    contact and local features are erased. It cannot be undone."""
+    contact and the payloads of the fingerprints withdrawn are erased. It cannot be undone."""
     cases = _cases(ctx)
     case_id = cases.case_id(number)
     if not yes and not typer.confirm(f"Withdraw case {number}? This cannot be undone.", err=True):

@@ -194,9 +194,8 @@ class Signal(Base):
 
 class SignalPayload(Base):
     """The binary form of a signal too large for a value (``keypoints``: local features);
-    the signal's value is its SHA-256. Written with the signal and never changed; erased
-    when a case's withdrawal withdraws the signal, and written again if a case sends it
-    again."""
+    the signal's value is its SHA-256. Written with the signal and never changed; deleted
+    when the signal is withdrawn, and written again if a case sends it again."""
 
     __tablename__ = "signal_payloads"
 

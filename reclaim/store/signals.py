@@ -142,8 +142,7 @@ class SignalRepository:
         return found
 
     def signal_erase_payloads(self, ids: Sequence[int]) -> int:
-        """Delete the payloads of these signals (nothing reads a withdrawn signal's); how
-        many there were."""
+        """Delete the payloads of these signals; how many there were."""
         erased = 0
         unique = sorted(set(ids))
         for start in range(0, len(unique), _BATCH):
@@ -186,8 +185,11 @@ class SignalRepository:
                     found[(signal_type, value)] = ident
         return found
 
-    def signal_set_status(self, bank_id: int, ids: Sequence[int], status: SignalStatus) -> None:
-        """Change the status of signals of one bank; unknown ids change nothing."""
+    def signal_set_status(self, bank_id: int, ids: Sequence[int], status: SignalStatus) -> int:
+        """Change the status of signals of one bank (an id it does not hold is refused).
+        Withdrawing deletes their payloads: local features can yield a rough likeness, and
+        nothing reads a withdrawn signal's (a case sending the signal again brings it
+        back). How many payloads were deleted."""
         unique = sorted(set(ids))
         held: set[int] = set()
         for start in range(0, len(unique), _BATCH):
@@ -211,6 +213,7 @@ class SignalRepository:
             statement,
             [{"target": ident, "new_seq": first + offset} for offset, ident in enumerate(unique)],
         )
+        return self.signal_erase_payloads(unique) if status is SignalStatus.WITHDRAWN else 0
 
     def signals_since(self, seq: int, limit: int = 50_000) -> list[SignalChange]:
         """Signals changed after sequence number ``seq``, oldest change first."""

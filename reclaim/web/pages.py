@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from reclaim import cases
+from reclaim.api.errors import PageProblem
 from reclaim.api.state import ServiceState
 from reclaim.errors import AuthenticationError, InputError, RateLimited, ReclaimError
 from reclaim.web import security
@@ -67,6 +68,7 @@ MESSAGES: Final = {
     "missing": N_("There is no page at this address. Check it, or go back to the start."),
     "unavailable": N_("The service is busy for a moment. Wait a few seconds, then try again."),
     "failed": N_("Something went wrong on our side. It was recorded; please try again later."),
+    "unfinished": N_("This could not be done. Go back to the start and try again."),
 }
 
 #: Paths outside the portal: their errors stay JSON whoever asks.
@@ -203,23 +205,20 @@ def _problem(page: Page, exc: ReclaimError) -> str:
     return page.say("invalid", reason=exc.message)
 
 
-def error_page(request: Request, status: int) -> Response | None:
-    """The portal's page for a failure (``status``: 404, 405, 500 or 503) where a browser
-    asked for a page outside the API, or None where the answer stays JSON."""
+def error_page(request: Request, status: int, problem: PageProblem) -> Response | None:
+    """The portal's page for a failure where a browser asked for a page outside the API
+    (``status`` its status, ``problem`` what it says), or None where the answer stays
+    JSON."""
     if request.url.path.startswith(_SERVICE_PATHS):
         return None
     if "text/html" not in request.headers.get("accept", ""):
         return None
-    key = {404: "missing", 405: "missing", 503: "unavailable"}.get(status, "failed")
     try:
         page = Page(request)
-        response = page.render("error.html", status=status, error=page.say(key))
+        return page.render("error.html", status=status, error=page.say(problem))
     except Exception:  # a page that cannot be drawn falls back to JSON
         logger.exception("the error page for %s could not be drawn", request.url.path)
         return None
-    if status == 503:
-        response.headers["Retry-After"] = "1"
-    return response
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -366,7 +365,10 @@ async def withdraw_case(request: Request) -> Response:
     form, case_id = opened
     if form.get("confirm") != "yes":
         return await _case_view(page, case_id, error=page.say("confirm"))
-    await run_in_threadpool(page.state.cases.withdraw, case_id)
+    try:
+        await run_in_threadpool(page.state.cases.withdraw, case_id)
+    except ReclaimError as exc:  # the case is gone: _case_view says so
+        return await _case_view(page, case_id, error=_problem(page, exc))
     return page.redirect("/case?done=withdrawn")
 
 

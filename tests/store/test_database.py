@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from reclaim.errors import ConfigurationError
-from reclaim.store import Store
+from reclaim.store import BankRepository, NewSignal, SignalRepository, Store, payload_digest
 from reclaim.store.database import normalise_url
 from reclaim.store.models import Base
 
@@ -141,3 +141,31 @@ def test_the_payload_table_comes_and_goes_with_its_migration(store: Store) -> No
 
     assert "signal_payloads" not in to("0002")
     assert "signal_payloads" in to("head")
+
+
+def test_upgrading_deletes_the_payloads_of_signals_withdrawn_before(store: Store) -> None:
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    from reclaim.store.database import MIGRATIONS  # noqa: PLC0415
+
+    kept, gone = (NewSignal("keypoints", payload_digest(p), payload=p) for p in (b"a", b"b"))
+    with store.write() as session:
+        bank = BankRepository(session).bank_create("S", "survivor")
+        signals = SignalRepository(session)
+        signals.signal_add_many(bank.id, [kept, gone])
+        ids = signals.signal_ids(bank.id, [kept, gone])
+        # Withdrawn as an earlier version did: the status changed, the payload left alone.
+        session.execute(
+            text("UPDATE signals SET status = 'withdrawn' WHERE id = :id"),
+            {"id": ids[("keypoints", gone.value)]},
+        )
+    for step in (command.downgrade, command.upgrade):
+        with store.engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            step(config, "0004" if step is command.downgrade else "head")
+    with store.read() as session:
+        payloads = SignalRepository(session).signal_payloads(list(ids.values()))
+    assert payloads == {ids[("keypoints", kept.value)]: b"a"}

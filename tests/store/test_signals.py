@@ -256,15 +256,25 @@ def test_a_rolled_back_batch_leaves_no_payload(store: Store) -> None:
     assert _payload_rows(store) == 0
 
 
-def test_withdrawn_signals_keep_their_payload_and_deleted_ones_lose_it(store: Store) -> None:
+def test_withdrawn_signals_lose_their_payload_until_it_is_restored(store: Store) -> None:
     bank = _bank(store)
     payload = random_features(3)
     with store.write() as session:
         repository = SignalRepository(session)
-        repository.signal_add_many(bank, [_keypoints(payload)])
-        (ident,) = repository.signal_ids(bank, [_keypoints(payload)]).values()
+        repository.signal_add_many(bank, [_keypoints(payload), NewSignal("md5", "d" * 32)])
+        ids = repository.signal_ids(bank, [_keypoints(payload), NewSignal("md5", "d" * 32)])
+    ident = ids[("keypoints", payload_digest(payload))]
     with store.write() as session:
-        SignalRepository(session).signal_set_status(bank, [ident], SignalStatus.WITHDRAWN)
+        erased = SignalRepository(session).signal_set_status(
+            bank, list(ids.values()), SignalStatus.WITHDRAWN
+        )
+    assert erased == 1 and _payload_rows(store) == 0
+    with store.write() as session, pytest.raises(HashFormatError, match="not the one its value"):
+        SignalRepository(session).signal_restore_payloads({ident: random_features(4)})
+    with store.write() as session:
+        repository = SignalRepository(session)
+        repository.signal_restore_payloads({ident: payload})
+        repository.signal_restore_payloads({ident: payload})  # held already: nothing to do
     with store.read() as session:
         assert SignalRepository(session).signal_payloads([ident]) == {ident: payload}
     with store.write() as session:

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reclaim.api import create_app
+from reclaim.errors import RateLimited, UnknownCaseError
 from reclaim.settings import Settings
 from reclaim.web import security
 from reclaim.web.security import CONTENT_SECURITY_POLICY
@@ -373,8 +374,9 @@ def test_a_browser_lost_on_the_portal_gets_a_page_in_its_language(
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
     assert said in missing.text
     assert missing.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-    wrong_method = client.put("/case", headers=BROWSER)
-    assert wrong_method.status_code == 405 and 'data-testid="error"' in wrong_method.text
+    wrong_method = client.put("/case", headers={**BROWSER, "accept-language": language})
+    assert wrong_method.status_code == 405 and said in wrong_method.text
+    assert "GET" in wrong_method.headers["allow"]
 
 
 def test_the_api_answers_json_even_to_a_browser(client: TestClient) -> None:
@@ -421,3 +423,33 @@ def test_a_fault_on_a_page_gets_a_page_not_a_trace(
     assert failed.status_code == 500 and "went wrong on our side" in failed.text
     assert "secret internals" not in failed.text
     assert client.get("/case").json()["error"]["code"] == "internal"
+
+
+def test_a_case_gone_while_open_is_said_so_in_a_page(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number, pin = _submit(client, {"type": "pdq", "value": PDQ, "quality": 90})
+    token = _token(_open(client, number, pin))
+
+    def gone(*_args: object, **_kwargs: object) -> None:
+        raise UnknownCaseError("no case")  # the store was reset meanwhile
+
+    state = client.app.state.service  # type: ignore[attr-defined]
+    monkeypatch.setattr(state.cases, "withdraw", gone)
+    monkeypatch.setattr(state.cases, "view", gone)
+    answer = client.post("/case/withdraw", data={"csrf": token, "confirm": "yes"}, headers=BROWSER)
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Enter the case number and PIN again" in answer.text
+
+
+def test_a_refusal_no_page_handles_still_reaches_a_browser_as_a_page(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> None:
+        raise RateLimited("too many", retry_after=7)
+
+    monkeypatch.setattr(security, "session_case", refuse)
+    refused = client.get("/case", headers={**BROWSER, "accept-language": "ko"})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "7"
+    assert "처리하지 못했습니다" in refused.text
+    assert client.get("/case").json()["error"]["code"] == RateLimited.code
