@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -278,14 +278,16 @@ class CaseService:
     def __init__(
         self,
         store: Store,
-        key: SecretKey,
+        key: SecretKey | Callable[[], SecretKey],
         *,
         survivor_bank: str,
         minor_bank: str,
         min_quality: int,
     ) -> None:
+        """``key`` seals contacts; a function giving it is called when a contact is first
+        sealed or read."""
         self.store = store
-        self.key = key
+        self._key = key
         self.survivor_bank = survivor_bank
         self.minor_bank = minor_bank
         self.min_quality = min_quality
@@ -294,12 +296,18 @@ class CaseService:
     def for_settings(
         cls, store: Store, settings: Settings, key: SecretKey | None = None
     ) -> CaseService:
-        """Cases in the banks the settings name, sealed with ``key`` or else the service's
-        key (refused if missing in production)."""
+        """Cases in the banks the settings name, contacts sealed with ``key`` or else the
+        service's key, read when first needed (refused then if missing in production)."""
         return cls(
-            store, key or secret_key(settings), survivor_bank=settings.survivor_bank,
+            store, key or (lambda: secret_key(settings)), survivor_bank=settings.survivor_bank,
             minor_bank=settings.minor_bank, min_quality=settings.pdq_min_quality,
         )  # fmt: skip
+
+    @property
+    def key(self) -> SecretKey:
+        if not isinstance(self._key, SecretKey):
+            self._key = self._key()
+        return self._key
 
     def create(
         self,

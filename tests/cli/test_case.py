@@ -131,3 +131,19 @@ def test_an_unknown_case_or_status_is_refused_with_the_reason(
     assert code == 1 and "no case 'not a number'" in err
     code, _, err = _run(store_url, "case", "list", "--status", "closed")
     assert code == 2 and "closed" in err
+
+
+def test_only_reading_a_contact_needs_the_secret_key(
+    store_url: str, key_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt = _file(store_url, key_text, PDQ, contact="e-mail")
+    monkeypatch.delenv("RECLAIM_SECRET_KEY")
+    monkeypatch.setenv("RECLAIM_ENVIRONMENT", "production")
+    code, [listed], err = _run(store_url, "case", "list")
+    assert code == 0 and listed["number"] == receipt.number, err
+    code, [shown], err = _run(store_url, "case", "show", receipt.number)
+    assert code == 0 and shown["contact"] is None, err
+    code, _, err = _run(store_url, "case", "show", receipt.number, "--contact")
+    assert code == 1 and "RECLAIM_SECRET_KEY is not set" in err
+    code, [done], err = _run(store_url, "case", "withdraw", receipt.number, "--yes")
+    assert code == 0 and done["withdrawn"] == 1, err
