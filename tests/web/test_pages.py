@@ -130,7 +130,8 @@ def test_every_page_is_self_contained_under_a_strict_policy(
 
 
 def test_the_assets_pages_use_are_served_here(client: TestClient) -> None:
-    for asset in ("portal.js", "portal.css", "pdq.js", "digests.js", "keypoints.js"):
+    for asset in ("portal.js", "portal.css", "pdq.js", "digests.js", "keypoints.js",
+                  "fingerprints.js", "hasher.js"):  # fmt: skip
         served = client.get(f"/assets/{asset}")
         assert served.status_code == 200, asset
         assert "http://" not in served.text and "https://" not in served.text, asset

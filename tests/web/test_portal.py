@@ -190,6 +190,12 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
 
     host = urlsplit(live.base).netloc
     assert {urlsplit(r.url).netloc for r in requests} == {host}, "another host was contacted"
+    # The workers' own requests are recorded too (their scripts): the check covers them.
+    # The workers hashed, and their own requests (the scripts each imports) are recorded
+    # too, so the checks below cover them: the page imports fingerprints.js once a load.
+    paths = [urlsplit(r.url).path for r in requests]
+    assert "/assets/hasher.js" in paths
+    assert paths.count("/assets/fingerprints.js") > paths.count("/assets/portal.js")
     contents = {path.name: path.read_bytes() for path in [*chosen, EXTRA]}
     bodies = [r.post_data_buffer or b"" for r in requests] + [r.url.encode() for r in requests]
     assert any(b"fingerprints" in body for body in bodies)  # the recording saw the sending
@@ -198,3 +204,35 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
         assert not leaked, f"a request carried bytes of {name}"
         named = [b[:80] for b in bodies if name.encode() in unquote_to_bytes(b)]
         assert not named, f"a request carried the file name {name}"
+
+
+#: Browsers without workers, and browsers whose workers cannot start (no module workers).
+NO_WORKERS = {
+    "none": "delete window.Worker;",
+    "broken": """window.Worker = class extends EventTarget {
+        constructor() { super(); }
+        postMessage() { setTimeout(() => this.dispatchEvent(new Event("error")), 0); }
+        terminate() {}
+    };""",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NO_WORKERS))
+def test_the_page_hashes_by_itself_where_workers_cannot(
+    chromium: Browser, live: Live, chosen: list[Path], kind: str
+) -> None:
+    context = chromium.new_context()
+    context.add_init_script(NO_WORKERS[kind])
+    page = context.new_page()
+    page.goto(live.base + "/submit")
+    sent = _fingerprint_in_page(page, chosen[:3])
+    context.close()
+    for path in chosen[:3]:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert {"type": "sha256", "value": digest} in sent, path.name
+    page_pdqs = [s["value"] for s in sent if s["type"] == "pdq"]
+    assert len(page_pdqs) == 3
+    for path, theirs in zip(chosen[:3], page_pdqs, strict=True):
+        ours = fingerprint_file(path, FingerprintOptions()).pdq
+        assert ours is not None and _bits_apart(ours, theirs) <= 10, path.name
+    assert len([s for s in sent if s["type"] == "keypoints"]) == 3

@@ -1,68 +1,96 @@
-// The portal's one script: fingerprints the files a survivor chooses, on their device,
+// The portal's page script: fingerprints the files a survivor chooses, on their device,
 // and puts only the fingerprints into the form. The file input has no name, so the form
 // cannot carry a file even if this script fails; what is sent is the hidden
 // "fingerprints" field this script fills. Every text it shows comes from the page (data-
 // attributes rendered in the visitor's language).
+//
+// The work runs in workers (hasher.js), up to two files at once, so the page stays
+// responsive; a browser that cannot start them has the page do it, one file at a time.
 
-import { lumaFromRgba, pdqFromLuma } from "./pdq.js";
-import { fileDigests, Sha256 } from "./digests.js";
-import { keypointsFromLuma } from "./keypoints.js";
+import { fingerprintsOf } from "./fingerprints.js";
 
 const picker = document.getElementById("picker");
 const form = document.getElementById("fingerprint-form");
+const LANES = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
 
 function say(name, values = {}) {
   const text = picker.dataset[name] ?? "";
   return text.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
-function base64(bytes) {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
+/** One worker's turn at a file: resolves with its fingerprints; rejects if the worker
+ * cannot run (then the page takes over). */
+function inWorker(worker, job, file, minQuality, progress) {
+  return new Promise((resolve, reject) => {
+    const answer = ({ data }) => {
+      if (data.job !== job) return;
+      if (data.result === undefined) return progress(data.done, data.total);
+      stop();
+      resolve(data.result);
+    };
+    const fail = (event) => {
+      event.preventDefault();
+      stop();
+      reject(new Error("the worker cannot run"));
+    };
+    const stop = () => {
+      worker.removeEventListener("message", answer);
+      worker.removeEventListener("error", fail);
+    };
+    worker.addEventListener("message", answer);
+    worker.addEventListener("error", fail);
+    worker.postMessage({ job, file, minQuality });
+  });
 }
 
-/** The picture's pixels as luminance, decoded by the browser (EXIF orientation applied,
- * transparency over white, as Reclaim's decoder does), or null when it cannot decode it. */
-async function lumaOf(file) {
-  let bitmap;
+function startWorker() {
   try {
-    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    return new Worker(new URL("./hasher.js", import.meta.url), { type: "module" });
   } catch {
     return null;
   }
-  const { width, height } = bitmap;
-  const canvas = new OffscreenCanvas(width, height);
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  context.fillStyle = "#fff";
-  context.fillRect(0, 0, width, height);
-  context.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const { data } = context.getImageData(0, 0, width, height);
-  return { luma: lumaFromRgba(data, width, height), width, height };
 }
 
-/** Every fingerprint of one file: exact hashes always; for a picture the browser can
- * decode, its PDQ (when its quality is high enough to trust) and its local features. */
-async function fingerprintsOf(file, minQuality, progress) {
-  const found = [];
-  const { md5, sha256 } = await fileDigests(file, progress);
-  found.push({ type: "md5", value: md5 }, { type: "sha256", value: sha256 });
-  if (file.type.startsWith("video/")) return { found, kind: "video" };
-  const picture = await lumaOf(file);
-  if (picture === null) return { found, kind: "unreadable" };
-  const { luma, width, height } = picture;
-  const pdq = pdqFromLuma(luma, width, height);
-  if (pdq.quality >= minQuality) found.push({ type: "pdq", value: pdq.hex, quality: pdq.quality });
-  const features = keypointsFromLuma(luma, width, height);
-  if (features !== null) {
-    const digest = new Sha256();
-    digest.update(features);
-    found.push({ type: "keypoints", value: digest.hexdigest(), payload: base64(features) });
+async function inPage(file, minQuality, progress) {
+  try {
+    return await fingerprintsOf(file, minQuality, progress);
+  } catch {
+    return { found: [], kind: "unreadable" }; // too large to decode, gone meanwhile
   }
-  return { found, kind: "image" };
+}
+
+/** Fingerprints of every file, in the files' order, with ``progress(index, done, total)``
+ * as each is read and ``finished(index, result)`` as each is done; ``current()`` says
+ * whether this choice still stands (a newer one stops it). */
+async function fingerprintAll(files, minQuality, progress, finished, current) {
+  const results = new Array(files.length);
+  const workers = [];
+  let next = 0;
+  let pageOnly = typeof Worker === "undefined";
+  const lane = async () => {
+    let worker = pageOnly ? null : startWorker();
+    if (worker !== null) workers.push(worker);
+    while (next < files.length && current()) {
+      const index = next++;
+      const within = (done, total) => progress(index, done, total);
+      let result = null;
+      if (worker !== null && !pageOnly) {
+        try {
+          result = await inWorker(worker, index, files[index], minQuality, within);
+        } catch {
+          pageOnly = true; // e.g. no module workers: every lane goes on in the page
+          worker.terminate();
+          worker = null;
+        }
+      }
+      result ??= await inPage(files[index], minQuality, within);
+      results[index] = result;
+      if (current()) finished(index, result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LANES, files.length) }, lane));
+  for (const worker of workers) worker.terminate();
+  return results;
 }
 
 if (picker && form) {
@@ -79,6 +107,7 @@ if (picker && form) {
   input.addEventListener("change", async () => {
     const files = [...input.files];
     const mine = ++run; // a newer choice replaces this one
+    const current = () => mine === run;
     send.disabled = true;
     hidden.value = "";
     chosen.replaceChildren();
@@ -89,30 +118,39 @@ if (picker && form) {
     }
     progress.hidden = false;
     progress.max = files.length;
-    const all = [];
-    for (const [index, file] of files.entries()) {
-      progress.value = index;
-      status.textContent = say("textWorking", { done: index + 1, total: files.length });
-      // A long video takes a while to read: the bar moves within the file too.
-      const within = (done, total) => {
-        if (mine === run) progress.value = index + done / Math.max(total, 1);
-      };
-      let found = [];
-      let kind = "unreadable";
-      try {
-        ({ found, kind } = await fingerprintsOf(file, minQuality, within));
-      } catch {
-        // A file the device cannot read (gone, too large to decode): named on the page,
-        // left out of what is sent, and the others go on.
-      }
-      if (mine !== run) return;
-      all.push(...found);
+    progress.value = 0;
+    // One line per file, in order, filled in as each is done. Its name is shown here
+    // only; it is never sent.
+    const items = files.map((file) => {
       const item = document.createElement("li");
-      // The file's name is shown here only; it is never sent.
-      item.textContent = `${file.name}: ${say(kind === "image" ? "textImage" : kind === "video" ? "textVideo" : "textUnreadable")}`;
+      item.textContent = file.name;
       chosen.append(item);
-    }
+      return item;
+    });
+    const reading = new Array(files.length).fill(0);
+    let finished = 0;
+    const show = () => {
+      if (!current()) return;
+      progress.value = reading.reduce((sum, part) => sum + part, 0);
+      status.textContent = say("textWorking", { done: Math.min(finished + 1, files.length), total: files.length });
+    };
+    show();
+    // A long video takes a while to read: the bar moves within the file too.
+    const within = (index, done, total) => {
+      reading[index] = Math.min(done / Math.max(total, 1), 0.99);
+      show();
+    };
+    const done = (index, { kind }) => {
+      reading[index] = 1;
+      finished += 1;
+      const text = say(kind === "image" ? "textImage" : kind === "video" ? "textVideo" : "textUnreadable");
+      items[index].textContent = `${files[index].name}: ${text}`;
+      show();
+    };
+    const results = await fingerprintAll(files, minQuality, within, done, current);
+    if (!current()) return;
     progress.value = files.length;
+    const all = results.flatMap(({ found }) => found);
     if (all.length === 0) return;
     hidden.value = JSON.stringify(all);
     status.textContent = say("textDone", { total: files.length });
