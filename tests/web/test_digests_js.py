@@ -25,10 +25,13 @@ def test_digests_equal_hashlibs_at_every_padding_edge_and_slicing(
         data = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
         path = tmp_path / f"data-{number}.bin"
         path.write_bytes(data)
-        jobs.append({"file": str(path), "chunk": int(rng.choice([1, 7, 64, 4096]))})
+        jobs.append({"file": str(path), "chunk": int(rng.choice([1, 7, 64, 100, 4096]))})
         expected.append(data)
-    jobs.append({"file": str(photos[0]), "chunk": 65_536})  # a real file
-    expected.append(photos[0].read_bytes())
+    # A real file: in whole blocks, and in pieces that leave a block split between updates
+    # with whole blocks after it.
+    for chunk in (65_536, 100, 1000):
+        jobs.append({"file": str(photos[0]), "chunk": chunk})
+        expected.append(photos[0].read_bytes())
     done = subprocess.run(
         [node, str(HARNESS)], input=json.dumps(jobs), capture_output=True, text=True, check=True
     )

@@ -26,61 +26,102 @@ export function samplePositions(length) {
   return positions;
 }
 
-// The reference's 1-D box filter over `count` values starting at `start`, `step` apart,
-// from `input` into `output`, in its four phases (the window grows, slides, shrinks).
-function boxLine(input, output, start, step, count, width) {
-  const half = Math.floor((width + 2) / 2);
-  let total = 0;
+// The reference's 1-D box filter along each row, in its four phases (the window grows,
+// slides, shrinks), every sum rounded to float32 as the reference's are.
+function boxRows(input, output, width, height, window) {
+  const half = Math.floor((window + 2) / 2);
+  for (let row = 0; row < height; row++) {
+    let right = row * width;
+    let left = right;
+    let written = right;
+    let total = 0;
+    let n = 0;
+    for (let k = 0; k < half - 1; k++) {
+      total = f32(total + input[right++]);
+      n += 1;
+    }
+    for (let k = 0; k < window - half + 1; k++) {
+      total = f32(total + input[right++]);
+      n += 1;
+      output[written++] = f32(total / n);
+    }
+    for (let k = 0; k < width - window; k++) {
+      total = f32(total + input[right++]);
+      total = f32(total - input[left++]);
+      output[written++] = f32(total / n);
+    }
+    for (let k = 0; k < half - 1; k++) {
+      total = f32(total - input[left++]);
+      n -= 1;
+      output[written++] = f32(total / n);
+    }
+  }
+}
+
+// The same filter down the columns (`columns`, or all when null), all of them at once, a
+// row at a time, so memory is read in order: each column's sum takes the very float32
+// operations the reference's would, in the same order (a Float32Array rounds each stored
+// sum as Math.fround does). Columns left out keep what `output` held.
+function boxColumns(input, output, width, height, window, columns) {
+  const half = Math.floor((window + 2) / 2);
+  const count = columns === null ? width : columns.length;
+  const totals = new Float32Array(count);
   let n = 0;
   let right = 0;
   let left = 0;
   let written = 0;
-  const at = (index) => start + index * step;
+  const add = (row, sign) => {
+    const base = row * width;
+    if (columns === null) {
+      if (sign > 0) for (let c = 0; c < count; c++) totals[c] += input[base + c];
+      else for (let c = 0; c < count; c++) totals[c] -= input[base + c];
+    } else if (sign > 0) {
+      for (let c = 0; c < count; c++) totals[c] += input[base + columns[c]];
+    } else {
+      for (let c = 0; c < count; c++) totals[c] -= input[base + columns[c]];
+    }
+  };
+  const emit = (row) => {
+    const base = row * width;
+    if (columns === null) for (let c = 0; c < count; c++) output[base + c] = totals[c] / n;
+    else for (let c = 0; c < count; c++) output[base + columns[c]] = totals[c] / n;
+  };
   for (let k = 0; k < half - 1; k++) {
-    total = f32(total + input[at(right)]);
+    add(right++, 1);
     n += 1;
-    right += 1;
   }
-  for (let k = 0; k < width - half + 1; k++) {
-    total = f32(total + input[at(right)]);
+  for (let k = 0; k < window - half + 1; k++) {
+    add(right++, 1);
     n += 1;
-    output[at(written)] = f32(total / n);
-    right += 1;
-    written += 1;
+    emit(written++);
   }
-  for (let k = 0; k < count - width; k++) {
-    total = f32(total + input[at(right)]);
-    total = f32(total - input[at(left)]);
-    output[at(written)] = f32(total / n);
-    left += 1;
-    right += 1;
-    written += 1;
+  for (let k = 0; k < height - window; k++) {
+    add(right++, 1);
+    add(left++, -1);
+    emit(written++);
   }
   for (let k = 0; k < half - 1; k++) {
-    total = f32(total - input[at(left)]);
+    add(left++, -1);
     n -= 1;
-    output[at(written)] = f32(total / n);
-    left += 1;
-    written += 1;
+    emit(written++);
   }
 }
 
-/** The blurred 64 x 64 samples of a `width` x `height` luminance (row-major). */
+/** The blurred 64 x 64 samples of a `width` x `height` luminance (row-major). The last
+ * pass down the columns filters only the 64 columns that are sampled. */
 export function pdqGrid(luma, width, height) {
   let buffer = Float32Array.from(luma);
   let spare = new Float32Array(buffer.length);
   const alongRows = jaroszWindow(width);
   const alongColumns = jaroszWindow(height);
-  for (let pass = 0; pass < PASSES; pass++) {
-    for (let row = 0; row < height; row++) boxLine(buffer, spare, row * width, 1, width, alongRows);
-    [buffer, spare] = [spare, buffer];
-    for (let column = 0; column < width; column++) {
-      boxLine(buffer, spare, column, width, height, alongColumns);
-    }
-    [buffer, spare] = [spare, buffer];
-  }
   const rows = samplePositions(height);
   const columns = samplePositions(width);
+  for (let pass = 0; pass < PASSES; pass++) {
+    boxRows(buffer, spare, width, height, alongRows);
+    [buffer, spare] = [spare, buffer];
+    boxColumns(buffer, spare, width, height, alongColumns, pass === PASSES - 1 ? columns : null);
+    [buffer, spare] = [spare, buffer];
+  }
   const grid = new Float32Array(SAMPLES * SAMPLES);
   for (let i = 0; i < SAMPLES; i++) {
     for (let j = 0; j < SAMPLES; j++) grid[i * SAMPLES + j] = buffer[rows[i] * width + columns[j]];
@@ -175,9 +216,8 @@ export function lumaFromRgba(rgba, width, height) {
     throw new RangeError(`rgba holds ${rgba.length} values, not 4 x ${width} x ${height}`);
   }
   const luma = new Uint8Array(width * height);
-  for (let p = 0; p < width * height; p++) {
-    const [r, g, b] = [rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2]];
-    luma[p] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
+  for (let p = 0, q = 0; p < luma.length; p++, q += 4) {
+    luma[p] = (rgba[q] * 19595 + rgba[q + 1] * 38470 + rgba[q + 2] * 7471 + 0x8000) >>> 16;
   }
   return luma;
 }

@@ -62,7 +62,7 @@ async function inPage(file, minQuality, progress) {
 /** Fingerprints of every file, in the files' order, with ``progress(index, done, total)``
  * as each is read and ``finished(index, result)`` as each is done; ``current()`` says
  * whether this choice still stands (a newer one stops it). */
-async function fingerprintAll(files, minQuality, progress, finished, current) {
+export async function fingerprintAll(files, minQuality, progress, finished, current) {
   const results = new Array(files.length);
   const workers = [];
   let next = 0;
