@@ -41,6 +41,8 @@ bench: install
 	$(BIN)/python benchmarks/index.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/video.py --decode
+	bash scripts/install-chromium.sh
+	$(BIN)/python benchmarks/portal.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
