@@ -236,3 +236,27 @@ def test_the_page_hashes_by_itself_where_workers_cannot(
         ours = fingerprint_file(path, FingerprintOptions()).pdq
         assert ours is not None and _bits_apart(ours, theirs) <= 10, path.name
     assert len([s for s in sent if s["type"] == "keypoints"]) == 3
+
+
+@pytest.mark.parametrize(("memory", "workers"), [(2, 1), (8, 2)])
+def test_a_device_short_of_memory_works_on_one_file_at_a_time(
+    chromium: Browser, live: Live, chosen: list[Path], memory: int, workers: int
+) -> None:
+    context = chromium.new_context()
+    context.add_init_script(
+        f"Object.defineProperty(navigator, 'deviceMemory', {{ get: () => {memory} }});"
+        "Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 4 });"
+    )
+    started: list[str] = []
+
+    def record(request: Request) -> None:
+        if urlsplit(request.url).path == "/assets/hasher.js":
+            started.append(request.url)
+
+    context.on("request", record)
+    page = context.new_page()
+    page.goto(live.base + "/submit")
+    sent = _fingerprint_in_page(page, chosen[:3])
+    context.close()
+    assert len([s for s in sent if s["type"] == "pdq"]) == 3
+    assert len(started) == workers

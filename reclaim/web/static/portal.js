@@ -4,14 +4,18 @@
 // "fingerprints" field this script fills. Every text it shows comes from the page (data-
 // attributes rendered in the visitor's language).
 //
-// The work runs in workers (hasher.js), up to two files at once, so the page stays
-// responsive; a browser that cannot start them has the page do it, one file at a time.
+// The work runs in workers (hasher.js), up to two files at once (one on a device short of
+// memory), so the page stays responsive; a browser that cannot start them has the page do
+// it, one file at a time.
 
 import { fingerprintsOf } from "./fingerprints.js";
 
 const picker = document.getElementById("picker");
 const form = document.getElementById("fingerprint-form");
-const LANES = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
+// A 12 MP photo takes about 200 MB while it is worked on (its pixels, their luminance,
+// PDQ's two float buffers): a device that says it has little memory works on one file at
+// a time.
+const LANES = (navigator.deviceMemory ?? 4) < 4 ? 1 : Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
 
 function say(name, values = {}) {
   const text = picker.dataset[name] ?? "";
