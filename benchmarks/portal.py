@@ -10,7 +10,8 @@ timed stage by stage on the page's thread, and then whole, through the portal's 
 (``fingerprintAll``: two files at a time where the machine has two cores). Beside them,
 in this process on one thread: Reclaim's ``fingerprint_file`` (MD5, SHA-256, PDQ and
 local features, file path to record) and threatexchange's PDQ (the reference; PDQ
-alone). Each figure is the median over ``--repeat`` rounds after one warm-up round.
+alone). Each figure is the median over ``--repeat`` rounds after one warm-up round. The
+browser's PDQ of each file (Chromium's decoding) is compared with Python's.
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/portal.py [--repeat N]``.
 """
@@ -36,7 +37,7 @@ from playwright.sync_api import Page, sync_playwright
 from threadpoolctl import threadpool_limits
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
-from reclaim.hashing.files import FingerprintOptions, fingerprint_file
+from reclaim.hashing.files import FileFingerprint, FingerprintOptions, fingerprint_file
 from reclaim.hashing.media import is_image_name
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ _STAGES_IN_PAGE = """async (names) => {
   const { keypointsFromLuma } = await import("/static/keypoints.js");
   const blobs = await Promise.all(names.map(async (n) => (await fetch("/set/" + n)).blob()));
   const times = [];
+  const hashes = [];
   for (const blob of blobs) {
     const t = [performance.now()];
     await fileDigests(blob);
@@ -69,13 +71,13 @@ _STAGES_IN_PAGE = """async (names) => {
     bitmap.close();
     const luma = lumaFromRgba(context.getImageData(0, 0, width, height).data, width, height);
     t.push(performance.now());
-    pdqFromLuma(luma, width, height);
+    hashes.push(pdqFromLuma(luma, width, height).hex);
     t.push(performance.now());
     keypointsFromLuma(luma, width, height);
     t.push(performance.now());
     times.push(t.slice(1).map((v, i) => v - t[i]));
   }
-  return times;
+  return { times, hashes };
 }"""
 
 # One round over the files through the portal's workers; ms for the whole set.
@@ -152,14 +154,18 @@ def serving(files: Path) -> Iterator[str]:
         server.server_close()
 
 
-def browser_figures(page: Page, names: list[str], repeat: int) -> dict[str, float]:
+def browser_figures(
+    page: Page, names: list[str], repeat: int
+) -> tuple[dict[str, float], list[str]]:
     """Median ms per photo of each stage on the page's thread, their sum, and the ms per
-    photo through the workers."""
+    photo through the workers; and the browser's PDQ of each photo."""
     rounds: list[list[list[float]]] = []
+    hashes: list[str] = []
     for round_ in range(repeat + 1):
-        times = page.evaluate(_STAGES_IN_PAGE, names)
+        answer = page.evaluate(_STAGES_IN_PAGE, names)
+        hashes = answer["hashes"]
         if round_:
-            rounds.append(times)
+            rounds.append(answer["times"])
     figures = {
         stage: statistics.median(statistics.mean(t[i] for t in times) for times in rounds)
         for i, stage in enumerate(STAGES)
@@ -167,7 +173,11 @@ def browser_figures(page: Page, names: list[str], repeat: int) -> dict[str, floa
     figures["page, one file at a time"] = sum(figures[s] for s in STAGES)
     wholes = [page.evaluate(_WORKERS_IN_PAGE, names) for _ in range(repeat + 1)][1:]
     figures["workers"] = statistics.median(wholes) / len(names)
-    return figures
+    return figures, hashes
+
+
+def bits_apart(first: str, second: str) -> int:
+    return (int(first, 16) ^ int(second, 16)).bit_count()
 
 
 def python_ms(hasher: Callable[[Path], object], paths: Sequence[Path], repeat: int) -> float:
@@ -183,11 +193,15 @@ def python_ms(hasher: Callable[[Path], object], paths: Sequence[Path], repeat: i
     return statistics.median(rounds)
 
 
-def reclaim_python(path: Path) -> object:
+def reclaim_python(path: Path) -> FileFingerprint:
     result = fingerprint_file(path, OPTIONS)
     if result.pdq is None or result.keypoints is None:
         raise RuntimeError(f"Reclaim could not fingerprint {path}: {result.error}")
     return result
+
+
+def python_pdq(path: Path) -> str:
+    return str(reclaim_python(path).pdq)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,11 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             with serving(files) as base:
                 page = browser.new_page()
                 page.goto(base + "/")
-                figures = browser_figures(page, [p.name for p in paths], args.repeat)
+                figures, hashes = browser_figures(page, [p.name for p in paths], args.repeat)
                 page.close()
+            apart = [
+                bits_apart(h, reclaim_python(p).pdq) for h, p in zip(hashes, paths, strict=True)
+            ]
             figures["Reclaim Python"] = python_ms(reclaim_python, paths, args.repeat)
             figures["threatexchange PDQ"] = python_ms(PdqSignal.hash_from_file, paths, args.repeat)
-            report["sizes"][label] = {"photos": len(paths), "ms_per_photo": figures}
+            report["sizes"][label] = {
+                "photos": len(paths), "ms_per_photo": figures, "pdq_bits_apart": apart,
+            }  # fmt: skip
             python = figures["Reclaim Python"]
             rows = [
                 (f"browser: {stage}", f"{figures[stage]:.0f}", "") for stage in STAGES
@@ -235,6 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                  f"{figures['threatexchange PDQ'] / python:.1f}x"),
             ]  # fmt: skip
             print_table(("what", "ms/photo", "time / Reclaim Python"), rows)
+            print(
+                f"Browser PDQ vs Reclaim's Python PDQ of the same files: mean "
+                f"{statistics.mean(apart):.2f} bits, max {max(apart)}, "
+                f"{apart.count(0)} of {len(apart)} identical"
+            )
         browser.close()
     if args.json is not None:
         write_json(args.json, report)
