@@ -86,7 +86,7 @@ _WORKERS_IN_PAGE = """async (names) => {
   const files = await Promise.all(names.map(async (n) =>
     new File([await (await fetch("/set/" + n)).blob()], n, { type: "image/jpeg" })));
   const start = performance.now();
-  const results = await fingerprintAll(files, 50, () => {}, () => {}, () => true);
+  const results = await fingerprintAll(files, 50, () => {}, () => {}, new AbortController().signal);
   const elapsed = performance.now() - start;
   const made = results.filter((r) => r.kind === "image").length;
   if (made !== files.length) throw new Error(`only ${made} of ${files.length} fingerprinted`);
@@ -171,7 +171,11 @@ def browser_figures(
         for i, stage in enumerate(STAGES)
     }
     figures["page, one file at a time"] = sum(figures[s] for s in STAGES)
+    started: list[str] = []
+    page.on("request", lambda request: started.append(request.url))
     wholes = [page.evaluate(_WORKERS_IN_PAGE, names) for _ in range(repeat + 1)][1:]
+    if not any(url.endswith("/static/hasher.js") for url in started):
+        raise RuntimeError("the portal's workers did not start: the page hashed alone")
     figures["workers"] = statistics.median(wholes) / len(names)
     return figures, hashes
 

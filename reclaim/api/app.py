@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.formparsers import MultiPartParser
 
@@ -19,7 +18,7 @@ from reclaim.api.routers import banks, cases, hashing, health, matching
 from reclaim.api.schemas import ErrorBody
 from reclaim.api.state import ServiceState
 from reclaim.settings import Settings, get_settings
-from reclaim.web import pages
+from reclaim.web import pages, security
 
 DESCRIPTION = """\
 Reclaim matches fingerprints of images against banks of fingerprints of non-consensual
@@ -96,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     app.include_router(pages.router)
-    app.mount("/assets", StaticFiles(directory=pages.STATIC), name="assets")
+    app.mount("/assets", security.Assets(directory=pages.STATIC), name="assets")
     return app
 
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import secrets
 import time
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.staticfiles import PathLike, StaticFiles
+from starlette.types import Scope
 
 from reclaim.errors import InputError
 from reclaim.sealing import SecretKey
@@ -42,9 +45,13 @@ _RECEIPT: Final = "portal receipt"
 #: script could open (the page sends nothing but its forms), forms post only here, no
 #: framing.
 CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+#: The policy of the scripts themselves. A worker (which holds the chosen files) takes its
+#: policy from its own script's response, not from the page's: it may load Reclaim's
+#: scripts and open no connection at all.
+SCRIPT_POLICY: Final = "default-src 'none'; script-src 'self'"
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -178,3 +185,20 @@ def read_receipt(request: Request, key: SecretKey) -> dict[str, object] | None:
 
 def clear_receipt(response: Response) -> None:
     response.delete_cookie(RECEIPT_COOKIE, path="/submit/done")
+
+
+class Assets(StaticFiles):
+    """The portal's scripts and styles, each with ``SCRIPT_POLICY`` (which governs a worker
+    started from it) and no sniffing of its type."""
+
+    def file_response(
+        self,
+        full_path: PathLike,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Content-Security-Policy"] = SCRIPT_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -190,7 +190,6 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
 
     host = urlsplit(live.base).netloc
     assert {urlsplit(r.url).netloc for r in requests} == {host}, "another host was contacted"
-    # The workers' own requests are recorded too (their scripts): the check covers them.
     # The workers hashed, and their own requests (the scripts each imports) are recorded
     # too, so the checks below cover them: the page imports fingerprints.js once a load.
     paths = [urlsplit(r.url).path for r in requests]
@@ -260,3 +259,18 @@ def test_a_device_short_of_memory_works_on_one_file_at_a_time(
     context.close()
     assert len([s for s in sent if s["type"] == "pdq"]) == 3
     assert len(started) == workers
+
+
+def test_a_new_choice_replaces_the_one_being_fingerprinted(
+    chromium: Browser, live: Live, chosen: list[Path]
+) -> None:
+    page = chromium.new_page()
+    page.goto(live.base + "/submit")
+    first, second = chosen[:4], chosen[4:]
+    page.get_by_test_id("file-input").set_input_files([str(p) for p in first])
+    sent = _fingerprint_in_page(page, second)  # chosen before the first choice is done
+    listed = page.locator("#chosen li").all_inner_texts()
+    page.close()
+    exact = {s["value"] for s in sent if s["type"] == "sha256"}
+    assert exact == {hashlib.sha256(p.read_bytes()).hexdigest() for p in second}
+    assert [text.split(":")[0] for text in listed] == [p.name for p in second]

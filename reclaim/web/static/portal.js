@@ -23,26 +23,32 @@ function say(name, values = {}) {
 }
 
 /** One worker's turn at a file: resolves with its fingerprints; rejects if the worker
- * cannot run (then the page takes over). */
-function inWorker(worker, job, file, minQuality, progress) {
+ * cannot run (then the page takes over) or the choice is abandoned (`stop` aborted). */
+function inWorker(worker, job, file, minQuality, progress, stop) {
   return new Promise((resolve, reject) => {
     const answer = ({ data }) => {
       if (data.job !== job) return;
       if (data.result === undefined) return progress(data.done, data.total);
-      stop();
+      finish();
       resolve(data.result);
     };
     const fail = (event) => {
       event.preventDefault();
-      stop();
+      finish();
       reject(new Error("the worker cannot run"));
     };
-    const stop = () => {
+    const abandon = () => {
+      finish();
+      reject(new Error("abandoned"));
+    };
+    const finish = () => {
       worker.removeEventListener("message", answer);
       worker.removeEventListener("error", fail);
+      stop.removeEventListener("abort", abandon);
     };
     worker.addEventListener("message", answer);
     worker.addEventListener("error", fail);
+    stop.addEventListener("abort", abandon);
     worker.postMessage({ job, file, minQuality });
   });
 }
@@ -64,37 +70,45 @@ async function inPage(file, minQuality, progress) {
 }
 
 /** Fingerprints of every file, in the files' order, with ``progress(index, done, total)``
- * as each is read and ``finished(index, result)`` as each is done; ``current()`` says
- * whether this choice still stands (a newer one stops it). */
-export async function fingerprintAll(files, minQuality, progress, finished, current) {
+ * as each is read and ``finished(index, result)`` as each is done; null if ``stop`` (an
+ * AbortSignal) is aborted first, when a newer choice replaces this one: its workers are
+ * ended at once, whatever they were doing. */
+export async function fingerprintAll(files, minQuality, progress, finished, stop) {
   const results = new Array(files.length);
   const workers = [];
+  const endWorkers = () => {
+    for (const worker of workers) worker.terminate();
+  };
+  stop.addEventListener("abort", endWorkers);
   let next = 0;
   let pageOnly = typeof Worker === "undefined";
   const lane = async () => {
     let worker = pageOnly ? null : startWorker();
     if (worker !== null) workers.push(worker);
-    while (next < files.length && current()) {
+    while (next < files.length && !stop.aborted) {
       const index = next++;
       const within = (done, total) => progress(index, done, total);
       let result = null;
       if (worker !== null && !pageOnly) {
         try {
-          result = await inWorker(worker, index, files[index], minQuality, within);
+          result = await inWorker(worker, index, files[index], minQuality, within, stop);
         } catch {
+          if (stop.aborted) return;
           pageOnly = true; // e.g. no module workers: every lane goes on in the page
           worker.terminate();
           worker = null;
         }
       }
       result ??= await inPage(files[index], minQuality, within);
+      if (stop.aborted) return;
       results[index] = result;
-      if (current()) finished(index, result);
+      finished(index, result);
     }
   };
   await Promise.all(Array.from({ length: Math.min(LANES, files.length) }, lane));
-  for (const worker of workers) worker.terminate();
-  return results;
+  stop.removeEventListener("abort", endWorkers);
+  endWorkers();
+  return stop.aborted ? null : results;
 }
 
 if (picker && form) {
@@ -106,12 +120,14 @@ if (picker && form) {
   const send = document.getElementById("send");
   const minQuality = Number(picker.dataset.minQuality);
   const maxFiles = Number(picker.dataset.maxFiles);
-  let run = 0;
+  let choice = new AbortController();
 
   input.addEventListener("change", async () => {
     const files = [...input.files];
-    const mine = ++run; // a newer choice replaces this one
-    const current = () => mine === run;
+    choice.abort(); // a newer choice replaces the one before
+    choice = new AbortController();
+    const stop = choice.signal;
+    const current = () => !stop.aborted;
     send.disabled = true;
     hidden.value = "";
     chosen.replaceChildren();
@@ -151,8 +167,8 @@ if (picker && form) {
       items[index].textContent = `${files[index].name}: ${text}`;
       show();
     };
-    const results = await fingerprintAll(files, minQuality, within, done, current);
-    if (!current()) return;
+    const results = await fingerprintAll(files, minQuality, within, done, stop);
+    if (results === null) return;
     progress.value = files.length;
     const all = results.flatMap(({ found }) => found);
     if (all.length === 0) return;
