@@ -587,8 +587,7 @@ class CaseService:
         rows = repository.signal_rows(list(ids.values()))
         revived = [i for i, row in rows.items() if row.status == SignalStatus.WITHDRAWN.value]
         if revived:
-            repository.signal_set_status(case.bank_id, revived, SignalStatus.ACTIVE)
-            # Their payloads were erased with the case that withdrew them.
+            # Their payloads went with their withdrawal: this submission brings them back.
             payloads = {(s.type, s.value): s.payload for s in signals if s.payload is not None}
             repository.signal_restore_payloads(
                 {
@@ -597,6 +596,7 @@ class CaseService:
                     if (rows[i].type, rows[i].value) in payloads
                 }
             )
+            repository.signal_set_status(case.bank_id, revived, SignalStatus.ACTIVE)
         return CaseRepository(session).case_link(case.id, list(ids.values()))
 
 

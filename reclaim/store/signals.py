@@ -11,7 +11,7 @@ from typing import Any, Final, cast
 from sqlalchemy import Connection, Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from reclaim.errors import HashFormatError, UnknownSignalError
+from reclaim.errors import HashFormatError, InputError, UnknownSignalError
 from reclaim.hashing.base import PAYLOAD_TYPES, normalise_signal
 from reclaim.store.models import SequenceCounter, Signal, SignalPayload, SignalStatus, utcnow
 
@@ -141,6 +141,19 @@ class SignalRepository:
             found.update((ident, bytes(data)) for ident, data in rows)
         return found
 
+    def _check_payloads_held(self, ids: Sequence[int]) -> None:
+        """Refuse to make active a payload signal whose payload went with its withdrawal:
+        the matcher could not load it."""
+        kinds = {kind.value for kind in PAYLOAD_TYPES}
+        wanted = [i for i, row in self.signal_rows(ids).items() if row.type in kinds]
+        held = self.signal_payloads(wanted)
+        lacking = [i for i in wanted if i not in held]
+        if lacking:
+            raise InputError(
+                f"signals {lacking[:5]} lost their payload when they were withdrawn: "
+                "add them again with it"
+            )
+
     def signal_erase_payloads(self, ids: Sequence[int]) -> int:
         """Delete the payloads of these signals; how many there were."""
         erased = 0
@@ -202,6 +215,8 @@ class SignalRepository:
         missing = [i for i in unique if i not in held]
         if missing:
             raise UnknownSignalError(f"the bank holds no signal with id {missing[:5]}")
+        if status is SignalStatus.ACTIVE:
+            self._check_payloads_held(unique)
         first = self._reserve(len(unique))
         table = cast(Table, Signal.__table__)
         statement = (

@@ -6,7 +6,7 @@ import secrets
 import pytest
 from sqlalchemy import delete, func, select
 
-from reclaim.errors import HashFormatError, UnknownSignalError
+from reclaim.errors import HashFormatError, InputError, UnknownSignalError
 from reclaim.store import (
     BankRepository,
     NewSignal,
@@ -269,12 +269,16 @@ def test_withdrawn_signals_lose_their_payload_until_it_is_restored(store: Store)
             bank, list(ids.values()), SignalStatus.WITHDRAWN
         )
     assert erased == 1 and _payload_rows(store) == 0
+    with store.write() as session, pytest.raises(InputError, match=r"lost their payload"):
+        # Active without its features, the matcher could not load it.
+        SignalRepository(session).signal_set_status(bank, [ident], SignalStatus.ACTIVE)
     with store.write() as session, pytest.raises(HashFormatError, match="not the one its value"):
         SignalRepository(session).signal_restore_payloads({ident: random_features(4)})
     with store.write() as session:
         repository = SignalRepository(session)
         repository.signal_restore_payloads({ident: payload})
         repository.signal_restore_payloads({ident: payload})  # held already: nothing to do
+        repository.signal_set_status(bank, list(ids.values()), SignalStatus.ACTIVE)
     with store.read() as session:
         assert SignalRepository(session).signal_payloads([ident]) == {ident: payload}
     with store.write() as session:
