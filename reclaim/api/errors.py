@@ -67,7 +67,12 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(ReclaimError)
     async def reclaim_error(request: Request, exc: ReclaimError) -> Response:
         answer = error_response(exc)
-        problem: PageProblem = "unavailable" if exc.http_status >= 500 else "unfinished"
+        if exc.http_status >= 500 and exc.http_status != 503:
+            logger.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
+        problem: PageProblem = (
+            "unfinished" if exc.http_status < 500
+            else "unavailable" if exc.http_status == 503 else "failed"
+        )  # fmt: skip
         page = as_page(request, exc.http_status, problem, _retry_after(answer))
         return page or answer
 

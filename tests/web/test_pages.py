@@ -15,10 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reclaim.api import create_app
-from reclaim.errors import RateLimited, UnknownCaseError
+from reclaim.errors import (
+    ConfigurationError,
+    NotReady,
+    RateLimited,
+    ReclaimError,
+    UnknownCaseError,
+)
 from reclaim.settings import Settings
 from reclaim.web import security
-from reclaim.web.security import CONTENT_SECURITY_POLICY
+from reclaim.web.security import CONTENT_SECURITY_POLICY, SCRIPT_POLICY
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 PAGES = ("/", "/submit", "/case", "/submit/done")
@@ -135,6 +141,10 @@ def test_the_assets_pages_use_are_served_here(client: TestClient) -> None:
         served = client.get(f"/assets/{asset}")
         assert served.status_code == 200, asset
         assert "http://" not in served.text and "https://" not in served.text, asset
+        # A worker (which holds the chosen files) takes this policy, not the page's: it
+        # may load Reclaim's scripts and connect nowhere.
+        assert served.headers["content-security-policy"] == SCRIPT_POLICY, asset
+        assert served.headers["x-content-type-options"] == "nosniff", asset
 
 
 def test_every_control_is_labelled_and_carries_its_test_id(client: TestClient) -> None:
@@ -454,3 +464,29 @@ def test_a_refusal_no_page_handles_still_reaches_a_browser_as_a_page(
     assert refused.status_code == 429 and refused.headers["retry-after"] == "7"
     assert "처리하지 못했습니다" in refused.text
     assert client.get("/case").json()["error"]["code"] == RateLimited.code
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (NotReady("the indexes are loading"), (503, "busy for a moment")),
+        (ConfigurationError("a setting cannot work"), (500, "went wrong on our side")),
+    ],
+)
+def test_a_fault_of_the_service_reads_as_one_on_a_page(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: ReclaimError,
+    expected: tuple[int, str],
+) -> None:
+    def fail(*_args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(security, "session_case", fail)
+    status, said = expected
+    answer = client.get("/case", headers=BROWSER)
+    assert answer.status_code == status and said in answer.text
+    assert error.message not in answer.text
+    logged = [r for r in caplog.records if r.name == "reclaim.api"]
+    assert bool(logged) == (status == 500)  # a fault is logged; a busy moment is not
