@@ -32,6 +32,8 @@ def test_digests_equal_hashlibs_at_every_padding_edge_and_slicing(
     for chunk in (65_536, 100, 1000):
         jobs.append({"file": str(photos[0]), "chunk": chunk})
         expected.append(photos[0].read_bytes())
+    jobs.append({"file": str(photos[0]), "chunk": 100, "view": True})  # DataView pieces
+    expected.append(photos[0].read_bytes())
     done = subprocess.run(
         [node, str(HARNESS)], input=json.dumps(jobs), capture_output=True, text=True, check=True
     )

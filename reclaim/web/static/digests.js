@@ -14,7 +14,7 @@ const hex = (words, littleEndian) =>
 // length in bits (little-endian for MD5, big-endian for SHA-256). Whole blocks are
 // compressed where they lie in the input; only a block split between two updates is
 // gathered in `block` first. compress(bytes, offset) works on 32-bit words held in an
-// Int32Array, with no allocation per block: about 20 times the speed of the plain
+// Int32Array, with no allocation per block: about ten times the speed of the plain
 // version, which counts for a video of several hundred megabytes.
 class BlockHash {
   constructor(littleEndian, state) {
@@ -28,7 +28,10 @@ class BlockHash {
 
   update(bytes) {
     if (this.done) throw new Error("digest already taken");
-    const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    // The bytes of any view (a DataView, an Int16Array...) or buffer, not its elements.
+    const data = ArrayBuffer.isView(bytes)
+      ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : new Uint8Array(bytes);
     this.length += data.length;
     let offset = 0;
     if (this.filled > 0) {
