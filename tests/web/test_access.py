@@ -103,9 +103,11 @@ def test_every_page_fits_reads_and_works_by_keyboard(
     context = chromium.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     number, pin = _case(live)
-    for path in ("/", "/submit", "/case"):
+    for path in ("/no-such-page", "/", "/submit", "/case"):  # the first: the error page
         page.goto(f"{live.base}{path}?lang={language}")
         _check(page, path)
+        if path == "/no-such-page":
+            assert page.get_by_test_id("error").is_visible(), "no error page for a lost visitor"
     _open_with_keyboard(page, number, pin)
     assert page.get_by_test_id("case-status").get_attribute("data-status") == "active"
     _check(page, "the case")
