@@ -495,6 +495,11 @@ class CaseService:
 
     # --- helpers -------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """Make the stand-in PIN hash now, at start-up: made on first use, it would make the
+        first unknown number of a process slower to refuse than a wrong PIN."""
+        _stand_in_hash()
+
     def check_banks(self) -> None:
         """Refuse, at start-up, a case bank name held by a bank of another kind (cases
         would otherwise fail one by one); banks not yet made are made on first use."""

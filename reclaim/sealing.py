@@ -71,7 +71,11 @@ class SecretKey:
 
     def verify(self, message: bytes, signature: str, purpose: str) -> bool:
         """Whether ``signature`` is ``sign(message, purpose)``, compared in constant time."""
-        return hmac.compare_digest(self.sign(message, purpose), signature)
+        # As bytes: compare_digest refuses str holding anything but ASCII, and a signature
+        # comes from a cookie or a form, where anything may be sent.
+        return hmac.compare_digest(
+            self.sign(message, purpose).encode(), signature.encode("utf-8", "replace")
+        )
 
 
 def parse_key(text: str, where: str) -> SecretKey:

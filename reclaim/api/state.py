@@ -55,6 +55,7 @@ class ServiceState:
         cases = CaseService.for_settings(store, settings, secret)
         try:
             cases.check_banks()
+            cases.warm()
         except ConfigurationError:
             store.close()
             raise

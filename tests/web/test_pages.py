@@ -490,3 +490,12 @@ def test_a_fault_of_the_service_reads_as_one_on_a_page(
     assert error.message not in answer.text
     logged = [r for r in caplog.records if r.name == "reclaim.api"]
     assert bool(logged) == (status == 500)  # a fault is logged; a busy moment is not
+
+
+def test_tokens_and_cookies_outside_ascii_are_refused_not_a_fault(client: TestClient) -> None:
+    client.get("/case")
+    forged = client.post("/case", data={"csrf": "é", "number": "RC-1", "pin": "1"})
+    assert forged.status_code == 403 and "This form has expired" in forged.text
+    cookie = f"{security.SESSION_COOKIE}=1.2.é".encode()  # as a browser sends it: UTF-8
+    opened = client.get("/case", headers={"cookie": cookie})  # type: ignore[dict-item]
+    assert opened.status_code == 200 and 'data-testid="case-number"' in opened.text
