@@ -499,3 +499,12 @@ def test_tokens_and_cookies_outside_ascii_are_refused_not_a_fault(client: TestCl
     cookie = f"{security.SESSION_COOKIE}=1.2.é".encode()  # as a browser sends it: UTF-8
     opened = client.get("/case", headers={"cookie": cookie})  # type: ignore[dict-item]
     assert opened.status_code == 200 and 'data-testid="case-number"' in opened.text
+
+
+def test_the_receipt_offers_no_switch_that_would_lose_the_pin(client: TestClient) -> None:
+    token = _token(client.get("/submit?lang=ko").text)
+    items = json.dumps([{"type": "pdq", "value": PDQ, "quality": 90}])
+    client.post("/submit", data={"csrf": token, "fingerprints": items}, follow_redirects=False)
+    shown = client.get("/submit/done").text
+    assert 'data-testid="receipt-pin"' in shown and "?lang=" not in shown
+    assert "?lang=en" in client.get("/submit/done").text  # shown once: the switch is back
