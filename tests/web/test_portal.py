@@ -52,17 +52,24 @@ def chosen(tmp_path: Path, photos: list[Path]) -> list[Path]:
     return [by_name[name] for name in PHOTOS] + [video]
 
 
+def _header_text(request: Request) -> bytes:
+    return "\n".join(f"{k}: {v}" for k, v in request.all_headers().items()).encode()
+
+
 def carries_a_window_of(body: bytes, content: bytes) -> bool:
     """Whether ``body`` holds any ``WINDOW`` consecutive bytes of ``content``, as sent or
-    once form- or base64-decoded. Any such window holds a whole aligned half-window, so
-    looking for those finds every one."""
+    once form-, base64- or hex-decoded (base64 read from each of its four offsets). Any
+    such window holds a whole aligned half-window, so looking for those finds every one."""
     half = WINDOW // 2
     forms = [body, unquote_to_bytes(body.replace(b"+", b" ")), unquote_to_bytes(body)]
-    for text in {t for form in forms for t in re.findall(rb"[A-Za-z0-9+/]{64,}={0,2}", form)}:
+    runs = {t for form in forms for t in re.findall(rb"[A-Za-z0-9+/]{64,}={0,2}", form)}
+    for text in {run[shift:] for run in runs for shift in range(4)}:
         try:
             forms.append(base64.b64decode(text + b"=" * (-len(text) % 4)))
         except ValueError:
             continue
+    for text in {t for form in forms for t in re.findall(rb"(?:[0-9a-fA-F]{2}){512,}", form)}:
+        forms.append(bytes.fromhex(text.decode()))
     return any(
         content[start : start + half] in form
         for start in range(0, len(content) - half + 1, half)
@@ -78,6 +85,9 @@ def test_the_window_check_finds_a_file_sent_any_way() -> None:
     assert carries_a_window_of(
         json.dumps({"p": base64.b64encode(piece).decode()}).encode(), content
     )
+    assert carries_a_window_of(b"x=" + piece.hex().encode(), content)
+    # Base64 run on from other base64 text: found from another of its offsets.
+    assert carries_a_window_of(b"abc" + base64.b64encode(piece), content)
     # Two pieces of under a window each, with a gap: no window of the file is there.
     half = WINDOW // 2
     assert not carries_a_window_of(piece[: half - 1] + b"..." + piece[half:], content)
@@ -88,9 +98,9 @@ def _bits_apart(a: str, b: str) -> int:
     return int(hamming_matrix(codes[0], codes[1])[0, 0])
 
 
-def _matches(live: Live, key: str, value: str) -> list[Any]:
+def _matches(live: Live, key: str, value: str, kind: str = "pdq") -> list[Any]:
     answer = httpx.post(f"{live.base}/v1/match", headers={"Authorization": f"Bearer {key}"},
-                        json={"signals": [{"type": "pdq", "value": value}]})  # fmt: skip
+                        json={"signals": [{"type": kind, "value": value}]})  # fmt: skip
     assert answer.status_code == 200, answer.text
     found: list[Any] = answer.json()["matches"]
     return found
@@ -152,10 +162,24 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
     store = Store.open(live.settings.database_url)
     operator = issue_key(store, "operators", "admin", ["admin"], label="test", actor="test").key
     store.close()
+    exact = hashlib.md5(chosen[0].read_bytes()).hexdigest()
+
+    def matching() -> list[bool]:  # each PDQ of the case, and one exact hash
+        found = [_matches(live, operator, v) for v in pdqs]
+        return [bool(f) for f in [*found, _matches(live, operator, exact, "md5")]]
+
     deadline = time.monotonic() + 5
-    while not all(_matches(live, operator, value) for value in pdqs):
+    while not all(matching()):
         assert time.monotonic() < deadline, "the case's fingerprints never matched"
         time.sleep(0.05)
+    # A platform reports that it removed what one match found.
+    auth = {"Authorization": f"Bearer {operator}"}
+    while not (records := httpx.get(f"{live.base}/v1/matches", headers=auth).json()["items"]):
+        assert time.monotonic() < deadline + 5, "no match was recorded"
+        time.sleep(0.05)
+    reported = httpx.post(f"{live.base}/v1/matches/{records[0]['id']}/outcome",
+                          json={"outcome": "removed"}, headers=auth)  # fmt: skip
+    assert reported.status_code == 200, reported.text
 
     page.get_by_test_id("saved").click()
     page.get_by_test_id("case-number").fill(number)
@@ -163,6 +187,8 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
     page.get_by_test_id("open").click()
     status = page.get_by_test_id("case-status")
     assert status.get_attribute("data-status") == "active"
+    assert int(page.get_by_test_id("match-count").inner_text()) >= len(pdqs) + 1
+    assert page.get_by_test_id("removal-count").inner_text() == "1"
     assert int(page.get_by_test_id("active-count").inner_text()) == len(
         {(s["type"], s["value"]) for s in sent}
     )
@@ -183,9 +209,11 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
     page.get_by_test_id("withdraw").click()
     withdrawn_at = time.monotonic()
     assert page.get_by_test_id("case-status").get_attribute("data-status") == "withdrawn"
-    while any(_matches(live, operator, value) for value in pdqs):
+    while any(matching()):
         assert time.monotonic() - withdrawn_at < 1.0, "still matching a second after withdrawal"
         time.sleep(0.02)
+    # Every header each request carried, cookies included, read while the browser is open.
+    headers = [_header_text(r) for r in requests]
     context.close()
 
     host = urlsplit(live.base).netloc
@@ -198,6 +226,8 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
     contents = {path.name: path.read_bytes() for path in [*chosen, EXTRA]}
     bodies = [r.post_data_buffer or b"" for r in requests] + [r.url.encode() for r in requests]
     assert any(b"fingerprints" in body for body in bodies)  # the recording saw the sending
+    assert any(b"cookie: reclaim_csrf=" in text for text in headers)  # and the cookies
+    bodies += headers
     for name, content in contents.items():
         leaked = [b[:80] for b in bodies if carries_a_window_of(b, content)]
         assert not leaked, f"a request carried bytes of {name}"
@@ -222,10 +252,23 @@ def test_the_page_hashes_by_itself_where_workers_cannot(
 ) -> None:
     context = chromium.new_context()
     context.add_init_script(NO_WORKERS[kind])
+    requests: list[Request] = []
+
+    def record(request: Request) -> None:
+        requests.append(request)
+
+    context.on("request", record)
     page = context.new_page()
     page.goto(live.base + "/submit")
     sent = _fingerprint_in_page(page, chosen[:3])
+    page.get_by_test_id("submit").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/submit/done")
     context.close()
+    bodies = [r.post_data_buffer or b"" for r in requests] + [r.url.encode() for r in requests]
+    assert any(b"fingerprints" in body for body in bodies)
+    for path in chosen[:3]:
+        assert not [b for b in bodies if carries_a_window_of(b, path.read_bytes())], path.name
     for path in chosen[:3]:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert {"type": "sha256", "value": digest} in sent, path.name
