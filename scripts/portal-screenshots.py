@@ -54,7 +54,13 @@ def photograph(page: Page, base: str, language: str, size: str) -> None:
     page.get_by_test_id("open").click()
     page.wait_for_load_state()
     keep(page, f"case-{tag}")
+    page.get_by_test_id("withdraw-confirm").check()
+    page.get_by_test_id("withdraw").click()
+    page.wait_for_load_state()
+    keep(page, f"case-withdrawn-{tag}")
     page.get_by_test_id("close").click()
+    page.goto(f"{base}/no-such-page")
+    keep(page, f"error-{tag}")
 
 
 def main() -> None:
