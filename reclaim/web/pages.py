@@ -58,6 +58,10 @@ MESSAGES: Final = {
     ),
     "empty": N_("Choose at least one image or video, and wait until its fingerprints are ready."),
     "invalid": N_("The fingerprints could not be used: %(reason)s"),
+    # Where the reason, which is technical and in English, would read oddly.
+    "invalid_plain": N_(
+        "The fingerprints could not be used. Reload the page and choose the files again."
+    ),
     "confirm": N_("Tick the box to confirm that you want to withdraw this case."),
     "expired": N_("Your case was closed on this device. Enter the case number and PIN again."),
     "added": N_("The new fingerprints were added to your case."),
@@ -112,6 +116,13 @@ class Page:
     def say(self, key: str, **values: object) -> str:
         text = self.gettext(MESSAGES[key])
         return text % values if values else text
+
+    def refusal(self, reason: str) -> str:
+        """Why fingerprints were refused: with ``reason`` (technical, in English) on an
+        English page, in plain words on the others."""
+        if self.language == "en":
+            return self.say("invalid", reason=reason)
+        return self.say("invalid_plain")
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = (
@@ -186,9 +197,9 @@ def _fingerprints(form: FormData, page: Page) -> cases.Submission:
     try:
         items = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python goes
-        raise PageRefusal(page.say("invalid", reason="not JSON")) from None
+        raise PageRefusal(page.refusal("not JSON")) from None
     if not isinstance(items, list):
-        raise PageRefusal(page.say("invalid", reason="not a list"))
+        raise PageRefusal(page.refusal("not a list"))
     return cases.parse_submission(items, page.state.settings.pdq_min_quality)
 
 
@@ -202,7 +213,7 @@ def _problem(page: Page, exc: ReclaimError) -> str:
         return page.say("busy")
     if isinstance(exc, PageRefusal):
         return exc.message
-    return page.say("invalid", reason=exc.message)
+    return page.refusal(exc.message)
 
 
 def error_page(request: Request, status: int, problem: PageProblem) -> Response | None:

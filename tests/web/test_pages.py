@@ -508,3 +508,11 @@ def test_the_receipt_offers_no_switch_that_would_lose_the_pin(client: TestClient
     shown = client.get("/submit/done").text
     assert 'data-testid="receipt-pin"' in shown and "?lang=" not in shown
     assert "?lang=en" in client.get("/submit/done").text  # shown once: the switch is back
+
+
+def test_a_korean_page_says_why_in_korean(client: TestClient) -> None:
+    token = _token(client.get("/submit?lang=ko").text)
+    refused = client.post("/submit", data={"csrf": token, "fingerprints": "not json"})
+    assert refused.status_code == 422
+    assert "지문을 사용할 수 없습니다. 페이지를 새로 고친 뒤" in refused.text
+    assert "not JSON" not in refused.text
