@@ -116,6 +116,11 @@ class CaseView:
     matches: MatchSummary
     representative: str | None = None
     contact: str | None = None
+    #: Filed by a support centre: who, as the centre records its staff, and how and when
+    #: the survivor consented.
+    filed_by: str | None = None
+    consent: str | None = None
+    consent_at: datetime | None = None
 
     @property
     def active_signals(self) -> int:
@@ -409,7 +414,7 @@ class CaseService:
             return CaseView(
                 case.number, case.status, case.minor, case.created_at, case.withdrawn_at,
                 counts, repository.case_match_summary(case.id),
-                representative, contact,
+                representative, contact, case.representative, case.consent, case.consent_at,
             )  # fmt: skip
 
     def add(self, case_id: int, submission: Submission, actor: str = "portal") -> Addition:

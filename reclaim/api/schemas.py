@@ -382,7 +382,10 @@ class CasePublic(BaseModel):
     last_match_at: datetime | None
     removals: int = Field(description="Matches a platform reported removing.")
     last_removal_at: datetime | None
-    representative: str | None
+    representative: str | None = Field(description="The support centre that filed the case.")
+    filed_by: str | None = Field(None, description="Who filed it, as the centre records its staff.")
+    consent: str | None = Field(None, description="How the survivor consented, as recorded.")
+    consent_at: datetime | None = Field(None, description="When the consent was recorded.")
     contact: str | None = Field(
         None, description="Only with contact=true (the reading is audited)."
     )

@@ -26,7 +26,7 @@ _LIST_COLUMNS = (
 )  # fmt: skip
 _SHOW_COLUMNS = (
     "number", "status", "minor", "created_at", "withdrawn_at", "signals", "matches",
-    "platforms", "removals", "representative", "contact",
+    "platforms", "removals", "representative", "filed_by", "consent", "consent_at", "contact",
 )  # fmt: skip
 NumberArgument = Annotated[
     str, typer.Argument(help="The case number (RC-XXXX-XXXX-XXXX).", show_default=False)
@@ -67,6 +67,9 @@ def _shown(view: CaseView) -> dict[str, object]:
         "platforms": view.matches.platforms,
         "removals": view.matches.removals,
         "representative": view.representative,
+        "filed_by": view.filed_by,
+        "consent": view.consent,
+        "consent_at": _time(view.consent_at),
         "contact": view.contact,
     }
 

@@ -51,6 +51,8 @@ def test_a_support_centre_files_a_case_and_follows_it(service: Service) -> None:
     assert (case["status"], case["signals"], case["representative"]) == (
         "active", {"pdq": {"active": 1}}, "centre",
     )  # fmt: skip
+    assert (case["filed_by"], case["consent"]) == ("caseworker 12", "signed form, ref 2026-114")
+    assert case["consent_at"] is not None
     assert case["contact"] is None
     with_contact = service.client.get(f"/v1/cases/{body['number']}?contact=true", headers=centre)
     assert with_contact.json()["contact"] == "+82 10 0000 0000"

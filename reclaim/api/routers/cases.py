@@ -37,6 +37,7 @@ def _public(view: CaseView) -> CasePublic:
         signals=view.signals, matches=summary.matches, platforms=summary.platforms,
         last_match_at=summary.last_match_at, removals=summary.removals,
         last_removal_at=summary.last_removal_at, representative=view.representative,
+        filed_by=view.filed_by, consent=view.consent, consent_at=view.consent_at,
         contact=view.contact,
     )  # fmt: skip
 
