@@ -47,6 +47,8 @@ SIZES = {"1000x750": (1000, 750), "12 MP": (4032, 3024)}
 JPEG_QUALITY = 90
 DEFAULT_REPEAT = 3
 STAGES = ("digests", "decode", "pdq", "keypoints")
+#: What every browser decodes (a folder's TIFF or HEIC files are left out of the last line).
+BROWSER_FORMATS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
 OPTIONS = FingerprintOptions(keypoints=True)
 
 # One round over the files on the page's thread, each stage timed apart; ms per file.
@@ -269,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         originals.mkdir()
         paths = [
             Path(shutil.copy(p, originals)) for p in sorted(args.images.iterdir())
-            if p.is_file() and is_image_name(p)
+            if p.is_file() and p.suffix.lower() in BROWSER_FORMATS
         ]  # fmt: skip
         with serving(originals) as base:
             page = browser.new_page()

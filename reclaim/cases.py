@@ -32,6 +32,7 @@ from reclaim.banks import new_signal
 from reclaim.errors import (
     AuthenticationError,
     BankExistsError,
+    CaseWithdrawnError,
     ConfigurationError,
     HashFormatError,
     InputError,
@@ -423,7 +424,9 @@ class CaseService:
         with self.store.write() as session:
             case = _case(CaseRepository(session), case_id)
             if case.status != CaseStatus.ACTIVE.value:
-                raise InputError(f"case {case.number} is withdrawn: open a new case instead")
+                raise CaseWithdrawnError(
+                    f"case {case.number} is withdrawn: open a new case instead"
+                )
             added = self._store_signals(session, case, submission.signals)
             AuditRepository(session).audit_append(
                 actor, "case.add", f"case:{case.number}",

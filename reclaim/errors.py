@@ -20,6 +20,7 @@
         ├── UnknownSignalError   a signal id the bank does not hold
         ├── UnknownOrganisationError an organisation name the store does not hold
         ├── UnknownCaseError     a case number the caller may not reach (HTTP 404)
+        ├── CaseWithdrawnError   adding to a case already withdrawn (HTTP 409)
         ├── UnknownMatchError    a match record the caller was not told of (HTTP 404)
         ├── RequestTooLarge      a request body over the service's limit (HTTP 413)
         ├── ImportFileError      a hash list with bad lines (each named by number)
@@ -160,6 +161,11 @@ class UnknownOrganisationError(InputError):
 class UnknownCaseError(InputError):
     code = "unknown_case"
     http_status = 404
+
+
+class CaseWithdrawnError(InputError):
+    code = "case_withdrawn"
+    http_status = 409
 
 
 class UnknownMatchError(InputError):

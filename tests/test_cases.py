@@ -17,7 +17,13 @@ from sqlalchemy import select, update
 from reclaim import cases
 from reclaim.banks import export_changes
 from reclaim.cases import CaseService, Representative, Submission, parse_submission
-from reclaim.errors import AuthenticationError, ConfigurationError, InputError, UnknownCaseError
+from reclaim.errors import (
+    AuthenticationError,
+    CaseWithdrawnError,
+    ConfigurationError,
+    InputError,
+    UnknownCaseError,
+)
 from reclaim.keys import Principal
 from reclaim.matching import Matcher
 from reclaim.sealing import SecretKey
@@ -237,7 +243,7 @@ def test_withdrawal_stops_only_what_no_other_active_case_holds_and_partners_see_
     view = service.view(first_id)
     # As the withdrawn case sees it: all withdrawn (another case's hold is not its business).
     assert (view.status, view.active_signals, view.withdrawn_signals) == ("withdrawn", 0, 2)
-    with pytest.raises(InputError, match="withdrawn"):
+    with pytest.raises(CaseWithdrawnError, match="withdrawn"):
         service.add(first_id, _submission(_pdq(OTHER_PDQ)))
 
     assert service.withdraw(second_id) == 1

@@ -29,7 +29,13 @@ from starlette.exceptions import HTTPException
 from reclaim import cases
 from reclaim.api.errors import PageProblem
 from reclaim.api.state import ServiceState
-from reclaim.errors import AuthenticationError, InputError, RateLimited, ReclaimError
+from reclaim.errors import (
+    AuthenticationError,
+    CaseWithdrawnError,
+    InputError,
+    RateLimited,
+    ReclaimError,
+)
 from reclaim.web import security
 from reclaim.web.i18n import COOKIE, LANGUAGES, choose_language, translations
 
@@ -73,6 +79,9 @@ MESSAGES: Final = {
     "unavailable": N_("The service is busy for a moment. Wait a few seconds, then try again."),
     "failed": N_("Something went wrong on our side. It was recorded; please try again later."),
     "unfinished": N_("This could not be done. Go back to the start and try again."),
+    "closed": N_(
+        "This case is withdrawn, so nothing more can be added to it. You can start a new case."
+    ),
 }
 
 #: Paths outside the portal: their errors stay JSON whoever asks.
@@ -213,6 +222,8 @@ def _problem(page: Page, exc: ReclaimError) -> str:
         return page.say("busy")
     if isinstance(exc, PageRefusal):
         return exc.message
+    if isinstance(exc, CaseWithdrawnError):
+        return page.say("closed")
     return page.refusal(exc.message)
 
 

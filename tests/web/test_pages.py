@@ -516,3 +516,16 @@ def test_a_korean_page_says_why_in_korean(client: TestClient) -> None:
     assert refused.status_code == 422
     assert "지문을 사용할 수 없습니다. 페이지를 새로 고친 뒤" in refused.text
     assert "not JSON" not in refused.text
+
+
+def test_adding_to_a_case_withdrawn_elsewhere_says_so_in_the_pages_language(
+    client: TestClient,
+) -> None:
+    number, pin = _submit(client, {"type": "pdq", "value": PDQ, "quality": 90})
+    token = _token(_open(client, number, pin))
+    cases = client.app.state.service.cases  # type: ignore[attr-defined]
+    cases.withdraw(cases.case_id(number))  # on another device, meanwhile
+    items = json.dumps([{"type": "md5", "value": "b" * 32}])
+    added = client.post("/case/add?lang=ko", data={"csrf": token, "fingerprints": items})
+    assert "이 사건은 철회되어 더 이상 추가할 수 없습니다" in added.text
+    assert 'data-status="withdrawn"' in added.text

@@ -52,8 +52,9 @@ def chosen(tmp_path: Path, photos: list[Path]) -> list[Path]:
     return [by_name[name] for name in PHOTOS] + [video]
 
 
-def _header_text(request: Request) -> bytes:
-    return "\n".join(f"{k}: {v}" for k, v in request.all_headers().items()).encode()
+def _header_text(request: Request, answered: bool) -> bytes:
+    found = request.all_headers() if answered else request.headers
+    return "\n".join(f"{k}: {v}" for k, v in found.items()).encode()
 
 
 def carries_a_window_of(body: bytes, content: bytes) -> bool:
@@ -68,8 +69,9 @@ def carries_a_window_of(body: bytes, content: bytes) -> bool:
             forms.append(base64.b64decode(text + b"=" * (-len(text) % 4)))
         except ValueError:
             continue
-    for text in {t for form in forms for t in re.findall(rb"(?:[0-9a-fA-F]{2}){512,}", form)}:
-        forms.append(bytes.fromhex(text.decode()))
+    hexes = {t for form in forms for t in re.findall(rb"[0-9a-fA-F]{1024,}", form)}
+    for text in {run[shift:] for run in hexes for shift in range(2)}:  # from either digit
+        forms.append(bytes.fromhex(text[: len(text) // 2 * 2].decode()))
     return any(
         content[start : start + half] in form
         for start in range(0, len(content) - half + 1, half)
@@ -86,6 +88,7 @@ def test_the_window_check_finds_a_file_sent_any_way() -> None:
         json.dumps({"p": base64.b64encode(piece).decode()}).encode(), content
     )
     assert carries_a_window_of(b"x=" + piece.hex().encode(), content)
+    assert carries_a_window_of(b"id" + piece.hex().encode(), content)  # d: a hex digit
     # Base64 run on from other base64 text: found from another of its offsets.
     assert carries_a_window_of(b"abc" + base64.b64encode(piece), content)
     # Two pieces of under a window each, with a gap: no window of the file is there.
@@ -120,12 +123,17 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
 ) -> None:
     context = chromium.new_context(locale="en-GB")
     requests: list[Request] = []
+    finished: list[Request] = []
 
     # A plain function: Playwright cannot attach its wrapper to a bound builtin method.
     def record(request: Request) -> None:
         requests.append(request)
 
+    def record_finished(request: Request) -> None:
+        finished.append(request)
+
     context.on("request", record)
+    context.on("requestfinished", record_finished)
     page = context.new_page()
     page.goto(live.base + "/")
     page.get_by_test_id("start").click()
@@ -212,8 +220,10 @@ def test_a_survivor_fingerprints_sends_follows_and_withdraws_a_case(
     while any(matching()):
         assert time.monotonic() - withdrawn_at < 1.0, "still matching a second after withdrawal"
         time.sleep(0.02)
-    # Every header each request carried, cookies included, read while the browser is open.
-    headers = [_header_text(r) for r in requests]
+    # Every header each request carried, cookies included, read while the browser is open:
+    # in full once a request is answered (asked before, the call would wait for that),
+    # else as the browser first gave them.
+    headers = [_header_text(r, r in finished) for r in requests]
     context.close()
 
     host = urlsplit(live.base).netloc
