@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -71,3 +72,48 @@ def write_json(path: Path, report: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nResults written to {path}")
+
+
+SAMPLE_PHOTOS = Path(__file__).resolve().parent.parent / "samples" / "photos"
+JPEG_QUALITY = 90
+
+
+def parse_photo_args(
+    description: str, default_repeat: int, argv: Sequence[str] | None = None
+) -> argparse.Namespace:
+    """``--repeat`` (timed rounds, at least 1), ``--images`` (a folder of photos, by default
+    the samples) and ``--json``, as the photo benchmarks take them."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--repeat", type=int, default=default_repeat,
+        help=f"timed rounds over all images; the median is reported (default {default_repeat})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--images", type=Path, default=SAMPLE_PHOTOS,
+        help="folder of photos to build the test set from (default: samples/photos)",
+    )  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if not args.images.is_dir():
+        parser.error(f"--images: {args.images} is not a folder")
+    return args
+
+
+def build_test_set(source: Path, target: Path, size: tuple[int, int]) -> list[Path]:
+    """Each image in ``source``, upright, resized to ``size`` (Pillow LANCZOS) and saved in
+    ``target`` as an RGB JPEG of quality ``JPEG_QUALITY``."""
+    from PIL import Image, ImageOps  # noqa: PLC0415 - only the photo benchmarks need it
+
+    from reclaim.hashing.media import is_image_name  # noqa: PLC0415
+
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for photo in sorted(p for p in source.iterdir() if p.is_file() and is_image_name(p)):
+        with Image.open(photo) as image:
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+        path = target / f"{photo.stem}.jpg"
+        upright.resize(size, Image.Resampling.LANCZOS).save(path, "JPEG", quality=JPEG_QUALITY)
+        paths.append(path)
+    return paths

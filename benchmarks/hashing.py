@@ -16,7 +16,6 @@ Run with ``make bench`` or ``.venv/bin/python benchmarks/hashing.py [--repeat N]
 
 from __future__ import annotations
 
-import argparse
 import gc
 import statistics
 import sys
@@ -29,23 +28,27 @@ from pathlib import Path
 import cv2
 import imagehash
 import numpy as np
+from common import (
+    JPEG_QUALITY,
+    build_test_set,
+    parse_photo_args,
+    pin_to_one_cpu,
+    print_table,
+    write_json,
+)
 from common import machine_info as common_machine_info
-from common import pin_to_one_cpu, print_table, write_json
 from numpy.typing import NDArray
 from perception.hashers import PDQHash
-from PIL import Image, ImageOps
+from PIL import Image
 from threadpoolctl import threadpool_info, threadpool_limits
 from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_bytes
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from reclaim.hashing.files import FingerprintOptions, fingerprint_file
-from reclaim.hashing.media import MediaLimits, decode_image, is_image_name
+from reclaim.hashing.media import MediaLimits, decode_image
 from reclaim.hashing.pdq import pdq_from_luma
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_IMAGES = REPO / "samples" / "photos"
 SIZE = (1000, 750)
-JPEG_QUALITY = 90
 DEFAULT_REPEAT = 20
 REFERENCE = "threatexchange PdqSignal (reference)"
 OPTIONS = FingerprintOptions()
@@ -78,43 +81,6 @@ class Fidelity:
     reference_quality: int
     reclaim_pdq: str
     reference_pdq: str
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=DEFAULT_REPEAT,
-        help=f"timed rounds over all images per tool; the median is reported "
-        f"(default {DEFAULT_REPEAT})",
-    )
-    parser.add_argument(
-        "--images",
-        type=Path,
-        default=DEFAULT_IMAGES,
-        help="folder of photos to build the test set from (default: samples/photos)",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if not args.images.is_dir():
-        parser.error(f"--images: {args.images} is not a folder")
-    return args
-
-
-def build_test_set(source: Path, target: Path) -> list[Path]:
-    """Each image in ``source`` as a 1000x750 RGB JPEG of quality 90 in ``target``."""
-    paths = []
-    for photo in sorted(p for p in source.iterdir() if p.is_file() and is_image_name(p)):
-        with Image.open(photo) as image:
-            upright = ImageOps.exif_transpose(image).convert("RGB")
-        resized = upright.resize(SIZE, Image.Resampling.LANCZOS)
-        path = target / f"{photo.stem}.jpg"
-        resized.save(path, "JPEG", quality=JPEG_QUALITY)
-        paths.append(path)
-    return paths
 
 
 def reclaim_fingerprint(path: Path) -> str:
@@ -250,14 +216,14 @@ def machine_info() -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_photo_args(__doc__.splitlines()[0], DEFAULT_REPEAT, argv)
     machine = machine_info()
     print("Machine")
     for key, value in machine.items():
         print(f"  {key + ':':<15} {value}")
 
     with tempfile.TemporaryDirectory(prefix="reclaim-bench-") as folder:
-        paths = build_test_set(args.images, Path(folder))
+        paths = build_test_set(args.images, Path(folder), SIZE)
         if not paths:
             print(f"no images found in {args.images}", file=sys.stderr)
             return 1

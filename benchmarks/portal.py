@@ -18,7 +18,6 @@ Run with ``make bench`` or ``.venv/bin/python benchmarks/portal.py [--repeat N]`
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
@@ -31,20 +30,23 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from common import machine_info, print_table, write_json
-from PIL import Image, ImageOps
+from common import (
+    JPEG_QUALITY,
+    build_test_set,
+    machine_info,
+    parse_photo_args,
+    print_table,
+    write_json,
+)
 from playwright.sync_api import Page, sync_playwright
 from threadpoolctl import threadpool_limits
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from reclaim.hashing.files import FileFingerprint, FingerprintOptions, fingerprint_file
-from reclaim.hashing.media import is_image_name
 
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "reclaim" / "web" / "static"
-DEFAULT_IMAGES = REPO / "samples" / "photos"
 SIZES = {"1000x750": (1000, 750), "12 MP": (4032, 3024)}
-JPEG_QUALITY = 90
 DEFAULT_REPEAT = 3
 STAGES = ("digests", "decode", "pdq", "keypoints")
 #: What every browser decodes (a folder's TIFF or HEIC files are left out of the last line).
@@ -53,9 +55,10 @@ OPTIONS = FingerprintOptions(keypoints=True)
 
 # One round over the files on the page's thread, each stage timed apart; ms per file.
 _STAGES_IN_PAGE = """async (names) => {
-  const { lumaFromRgba, pdqFromLuma } = await import("/static/pdq.js");
+  const { pdqFromLuma } = await import("/static/pdq.js");
   const { fileDigests } = await import("/static/digests.js");
   const { keypointsFromLuma } = await import("/static/keypoints.js");
+  const { lumaOf } = await import("/static/fingerprints.js");
   const blobs = await Promise.all(names.map(async (n) => (await fetch("/set/" + n)).blob()));
   const times = [];
   const hashes = [];
@@ -63,15 +66,7 @@ _STAGES_IN_PAGE = """async (names) => {
     const t = [performance.now()];
     await fileDigests(blob);
     t.push(performance.now());
-    const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
-    const { width, height } = bitmap;
-    const canvas = new OffscreenCanvas(width, height);
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.fillStyle = "#fff";
-    context.fillRect(0, 0, width, height);
-    context.drawImage(bitmap, 0, 0);
-    bitmap.close();
-    const luma = lumaFromRgba(context.getImageData(0, 0, width, height).data, width, height);
+    const { luma, width, height } = await lumaOf(blob); // the portal's own decoding
     t.push(performance.now());
     hashes.push(pdqFromLuma(luma, width, height).hex);
     t.push(performance.now());
@@ -94,38 +89,6 @@ _WORKERS_IN_PAGE = """async (names) => {
   if (made !== files.length) throw new Error(`only ${made} of ${files.length} fingerprinted`);
   return elapsed;
 }"""
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeat", type=int, default=DEFAULT_REPEAT,
-        help=f"timed rounds over all images; the median is reported (default {DEFAULT_REPEAT})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--images", type=Path, default=DEFAULT_IMAGES,
-        help="folder of photos to build the test set from (default: samples/photos)",
-    )  # fmt: skip
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if not args.images.is_dir():
-        parser.error(f"--images: {args.images} is not a folder")
-    return args
-
-
-def build_test_set(source: Path, target: Path, size: tuple[int, int]) -> list[Path]:
-    """Each image in ``source`` at ``size`` as an RGB JPEG of quality 90 in ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for photo in sorted(p for p in source.iterdir() if p.is_file() and is_image_name(p)):
-        with Image.open(photo) as image:
-            upright = ImageOps.exif_transpose(image).convert("RGB")
-        path = target / f"{photo.stem}.jpg"
-        upright.resize(size, Image.Resampling.LANCZOS).save(path, "JPEG", quality=JPEG_QUALITY)
-        paths.append(path)
-    return paths
 
 
 @contextmanager
@@ -215,7 +178,7 @@ def python_pdq(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_photo_args(__doc__.splitlines()[0], DEFAULT_REPEAT, argv)
     chromium = shutil.which("chromium")
     if chromium is None:
         print("chromium is not installed: run scripts/install-chromium.sh", file=sys.stderr)

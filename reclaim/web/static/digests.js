@@ -14,8 +14,8 @@ const hex = (words, littleEndian) =>
 // length in bits (little-endian for MD5, big-endian for SHA-256). Whole blocks are
 // compressed where they lie in the input; only a block split between two updates is
 // gathered in `block` first. compress(bytes, offset) works on 32-bit words held in an
-// Int32Array, with no allocation per block: about ten times the speed of the plain
-// version, which counts for a video of several hundred megabytes.
+// Int32Array, with no allocation per block: several times the speed of the plain
+// version (benchmarks/portal.py), which counts for a video of several hundred megabytes.
 class BlockHash {
   constructor(littleEndian, state) {
     this.littleEndian = littleEndian;

@@ -15,7 +15,7 @@ function base64(bytes) {
 
 /** The picture's pixels as luminance, decoded by the browser (EXIF orientation applied,
  * transparency over white, as Reclaim's decoder does), or null when it cannot decode it. */
-async function lumaOf(file) {
+export async function lumaOf(file) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
